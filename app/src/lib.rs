@@ -1,0 +1,75 @@
+//! The messenger's user interface: a Leptos app rendered on the server and hydrated in
+//! the browser, plus the server functions it calls.
+
+pub mod api;
+pub mod error;
+mod pages;
+#[cfg(feature = "ssr")]
+pub mod server_context;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::auth::AuthPage;
+use crate::pages::home::HomePage;
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in state, shared by every page.
+#[derive(Clone, Copy)]
+pub struct Session {
+    /// Who is signed in (`Ok(None)`: nobody).
+    pub me: Resource<Result<Option<domain::model::User>, error::UiError>>,
+    /// Sign-in; its completion refreshes `me`.
+    pub login: ServerAction<api::auth::Login>,
+    /// Registration; its completion refreshes `me`.
+    pub register: ServerAction<api::auth::Register>,
+    /// Sign-out; its completion refreshes `me`.
+    pub logout: ServerAction<api::auth::Logout>,
+}
+
+/// The root component: session state and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<api::auth::Login>::new();
+    let register = ServerAction::<api::auth::Register>::new();
+    let logout = ServerAction::<api::auth::Logout>::new();
+    let me = Resource::new(
+        move || (login.version().get(), register.version().get(), logout.version().get()),
+        |_| api::auth::me(),
+    );
+    provide_context(Session { me, login, register, logout });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/messenger.css" />
+        <Title text="Messenger" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"This page does not exist."</p> }>
+                <Route path=path!("/") view=HomePage />
+                <Route path=path!("/login") view=AuthPage />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,45 @@
+//! What the server hands to server functions (and shares with its REST handlers):
+//! the database and the session-cookie policy.
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use domain::Db;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "session";
+
+/// Shared, cheap to clone.
+#[derive(Clone)]
+pub struct ServerContext {
+    /// The database.
+    pub db: Db,
+    /// How session cookies are written.
+    pub cookies: CookiePolicy,
+}
+
+/// Session cookie attributes: HttpOnly, SameSite=Lax, Secure behind HTTPS.
+#[derive(Clone, Copy, Debug)]
+pub struct CookiePolicy {
+    /// Add `Secure` (the public URL is https).
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// The cookie that carries a new session token.
+    pub fn issue(&self, token: String) -> Cookie<'static> {
+        let max_age = domain::sessions::SESSION_TTL.num_seconds();
+        Cookie::build((SESSION_COOKIE, token))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build()
+    }
+
+    /// The cookie that removes the session token from the browser.
+    pub fn clear(&self) -> Cookie<'static> {
+        let mut cookie = self.issue(String::new());
+        cookie.make_removal();
+        cookie
+    }
+}

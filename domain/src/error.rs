@@ -1,0 +1,145 @@
+//! What can go wrong, in the messenger's words, and the face of it that clients see.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Field name -> what is wrong with it, in words for the person who typed it.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Everything a domain call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// One or more inputs are not acceptable; each field says why.
+    #[error("some fields need attention")]
+    Invalid(FieldErrors),
+    /// Registration with an email that already has an account.
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Unknown email or wrong password: deliberately the same answer for both.
+    #[error("wrong email or password")]
+    BadCredentials,
+    /// The account exists but was deactivated by an administrator.
+    #[error("this account has been deactivated")]
+    AccountDisabled,
+    /// No valid session.
+    #[error("please sign in")]
+    Unauthenticated,
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Too many requests in a short time.
+    #[error("too many attempts, try again in a minute")]
+    RateLimited,
+    /// Something broke inside; the cause is logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The class of an error, which each edge maps to its own status (HTTP code, frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Input is malformed or out of range.
+    Invalid,
+    /// Not signed in.
+    Unauthenticated,
+    /// Signed in but not allowed.
+    Forbidden,
+    /// Not there (or not yours).
+    NotFound,
+    /// Conflicts with existing state.
+    Conflict,
+    /// The request is bigger than allowed.
+    TooLarge,
+    /// Slow down.
+    RateLimited,
+    /// Our fault.
+    Internal,
+}
+
+/// The serializable face of an error: what a client may see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct PublicError {
+    /// The class of error.
+    pub kind: ErrorKind,
+    /// A stable machine-readable code, such as `email_taken`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Per-field problems, for forms.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: FieldErrors,
+}
+
+impl PublicError {
+    /// An error with no field details.
+    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> Self {
+        Self { kind, code: code.to_owned(), message: message.into(), fields: FieldErrors::new() }
+    }
+
+    /// The problem with one field, if any.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+impl DomainError {
+    /// Wraps an unexpected failure; its text is for the log only.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// A single invalid field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(FieldErrors::from([(field.to_owned(), message.into())]))
+    }
+
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::EmailTaken => ErrorKind::Conflict,
+            Self::BadCredentials | Self::Unauthenticated => ErrorKind::Unauthenticated,
+            Self::AccountDisabled => ErrorKind::Forbidden,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::RateLimited => ErrorKind::RateLimited,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A stable code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_input",
+            Self::EmailTaken => "email_taken",
+            Self::BadCredentials => "bad_credentials",
+            Self::AccountDisabled => "account_disabled",
+            Self::Unauthenticated => "unauthenticated",
+            Self::NotFound(_) => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// What a client may see of this error. Internal causes are replaced by a generic sentence.
+    pub fn public(&self) -> PublicError {
+        let mut public = PublicError::new(self.kind(), self.code(), self.to_string());
+        match self {
+            Self::Invalid(fields) => public.fields = fields.clone(),
+            Self::EmailTaken => {
+                public.fields.insert("email".into(), self.to_string());
+            }
+            Self::Internal(_) => public.message = "something went wrong on our side; please try again".into(),
+            _ => {}
+        }
+        public
+    }
+}
+
+impl From<DomainError> for PublicError {
+    fn from(error: DomainError) -> Self {
+        error.public()
+    }
+}

@@ -1,0 +1,203 @@
+//! Parsed inputs: each type can only hold a valid value, so the rest of the code takes
+//! these instead of raw strings. Shared with the browser for instant field hints.
+
+use crate::error::{DomainError, FieldErrors};
+
+/// Longest accepted email address (RFC 5321 path limit).
+pub const EMAIL_MAX: usize = 254;
+/// Display names are 1 to this many characters after trimming.
+pub const NAME_MAX: usize = 64;
+/// Shortest accepted password, in characters.
+pub const PASSWORD_MIN: usize = 8;
+/// Longest accepted password, in characters.
+pub const PASSWORD_MAX: usize = 128;
+/// Longest message text, in characters after trimming.
+pub const MESSAGE_MAX: usize = 4000;
+
+/// A syntactically valid email address, lower-cased so that uniqueness ignores case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Trims, checks the syntax and lower-cases.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err("enter your email".into());
+        }
+        if trimmed.chars().count() > EMAIL_MAX {
+            return Err(format!("an email has at most {EMAIL_MAX} characters"));
+        }
+        if !email_address::EmailAddress::is_valid(trimmed) || !trimmed.contains('@') {
+            return Err("this does not look like an email address".into());
+        }
+        Ok(Self(trimmed.to_lowercase()))
+    }
+
+    /// The normalized address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1 to 64 characters after trimming, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Trims and checks the length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        let len = trimmed.chars().count();
+        if len == 0 {
+            return Err("enter a name".into());
+        }
+        if len > NAME_MAX {
+            return Err(format!("a name has at most {NAME_MAX} characters"));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("a name cannot contain control characters".into());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The trimmed name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password of acceptable length (not trimmed: spaces are part of it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// Checks the length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let len = raw.chars().count();
+        if len < PASSWORD_MIN {
+            return Err(format!("a password has at least {PASSWORD_MIN} characters"));
+        }
+        if len > PASSWORD_MAX {
+            return Err(format!("a password has at most {PASSWORD_MAX} characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The password itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text of a message: 1 to 4,000 characters after trimming.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    /// Trims and checks the length.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let trimmed = raw.trim();
+        let len = trimmed.chars().count();
+        if len == 0 {
+            return Err(DomainError::invalid("text", "a message cannot be empty"));
+        }
+        if len > MESSAGE_MAX {
+            return Err(DomainError::invalid(
+                "text",
+                format!("a message has at most {MESSAGE_MAX} characters ({len} given)"),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The trimmed text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Takes the text out.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A valid registration: every field parsed, or every problem reported at once.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Normalized email.
+    pub email: Email,
+    /// Trimmed display name.
+    pub name: DisplayName,
+    /// The chosen password.
+    pub password: Password,
+}
+
+impl NewAccount {
+    /// Parses all three fields and reports every problem together.
+    pub fn parse(email: &str, name: &str, password: &str) -> Result<Self, DomainError> {
+        let mut problems = FieldErrors::new();
+        let email = Email::parse(email).map_err(|e| problems.insert("email".into(), e)).ok();
+        let name = DisplayName::parse(name).map_err(|e| problems.insert("name".into(), e)).ok();
+        let password = Password::parse(password).map_err(|e| problems.insert("password".into(), e)).ok();
+        match (email, name, password) {
+            (Some(email), Some(name), Some(password)) => Ok(Self { email, name, password }),
+            _ => Err(DomainError::Invalid(problems)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lowercased() {
+        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in ["", "ann", "ann@", "@example.com", "a b@example.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_limited_to_64_characters() {
+        assert_eq!(DisplayName::parse("  Ann  ").unwrap().as_str(), "Ann");
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"я".repeat(64)).is_ok());
+        assert!(DisplayName::parse(&"я".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn passwords_are_8_to_128_characters_counted_as_characters() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"ж".repeat(128)).is_ok());
+        assert!(Password::parse(&"ж".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn message_text_is_trimmed_and_limited() {
+        assert_eq!(MessageText::parse("  hi \n").unwrap().as_str(), "hi");
+        assert!(MessageText::parse(" \n ").is_err());
+        assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX)).is_ok());
+        assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn a_registration_reports_every_bad_field_at_once() {
+        let Err(DomainError::Invalid(fields)) = NewAccount::parse("nope", "", "short") else {
+            panic!("expected field errors");
+        };
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["email", "name", "password"]);
+    }
+}

@@ -1,0 +1,164 @@
+//! Data shared by the server and the browser. Plain serde types, WASM-safe.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user's id.
+pub type UserId = i64;
+/// A chat's id.
+pub type ChatId = i64;
+
+/// A registered person as others see them (and as they see themselves).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: UserId,
+    /// Lower-cased email address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// May manage the instance.
+    pub is_admin: bool,
+    /// When they registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/auth/register`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// Email address (case does not matter).
+    pub email: String,
+    /// Display name, 1-64 characters.
+    pub name: String,
+    /// Password, 8-128 characters.
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// How the directory is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserSort {
+    /// By name, A to Z.
+    #[default]
+    #[serde(rename = "name")]
+    NameAsc,
+    /// By name, Z to A.
+    #[serde(rename = "-name")]
+    NameDesc,
+    /// Oldest accounts first.
+    #[serde(rename = "created")]
+    CreatedAsc,
+    /// Newest accounts first.
+    #[serde(rename = "-created")]
+    CreatedDesc,
+}
+
+impl UserSort {
+    /// Parses the `sort` query value (`name`, `-name`, `created`, `-created`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "name" => Some(Self::NameAsc),
+            "-name" => Some(Self::NameDesc),
+            "created" => Some(Self::CreatedAsc),
+            "-created" => Some(Self::CreatedDesc),
+            _ => None,
+        }
+    }
+
+    /// The query value of this order.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NameAsc => "name",
+            Self::NameDesc => "-name",
+            Self::CreatedAsc => "created",
+            Self::CreatedDesc => "-created",
+        }
+    }
+}
+
+/// Most users on one directory page.
+pub const PER_PAGE_MAX: u64 = 100;
+/// Most messages in one history page.
+pub const HISTORY_LIMIT_MAX: u64 = 100;
+
+/// One page of the directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    /// The users on this page.
+    pub users: Vec<User>,
+    /// How many users match in all.
+    pub total: u64,
+    /// This page, from 1.
+    pub page: u64,
+    /// Page size.
+    pub per_page: u64,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Global id.
+    pub id: i64,
+    /// The chat it belongs to.
+    pub chat_id: ChatId,
+    /// Position in the chat: 1, 2, 3 ... with no gaps.
+    pub seq: i64,
+    /// Who wrote it.
+    pub sender_id: UserId,
+    /// The sender's idempotency key.
+    pub client_id: String,
+    /// The text, shown as text.
+    pub text: String,
+    /// When the server stored it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A chat as one participant sees it in their list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    /// The chat's id.
+    pub id: ChatId,
+    /// The other participant (oneself for Saved Messages).
+    pub peer: User,
+    /// True for the chat with oneself.
+    pub is_saved_messages: bool,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// The seq of the newest message (0 when empty).
+    pub last_seq: i64,
+    /// The newest seq this participant has read.
+    pub last_read_seq: i64,
+    /// Messages from the peer after the read marker.
+    pub unread: u64,
+}
+
+/// `POST /api/v1/chats`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OpenChatRequest {
+    /// Whom to talk with (oneself for Saved Messages).
+    pub peer_id: UserId,
+}
+
+/// `POST /api/v1/chats/{id}/messages`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SendRequest {
+    /// The text.
+    pub text: String,
+    /// A key chosen by the client; resending with it returns the first message.
+    pub client_id: String,
+}
+
+/// `POST /api/v1/chats/{id}/read`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReadRequest {
+    /// The newest seq the reader has seen.
+    pub seq: i64,
+}

@@ -1,0 +1,125 @@
+//! Accounts: registration, sign-in checks, the first administrator.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use tokio::sync::OnceCell;
+
+use super::entity::user;
+use super::{Db, is_unique_violation, passwords};
+use crate::error::DomainError;
+use crate::input::{Email, NewAccount, Password};
+use crate::model::User;
+
+/// Creates an account. A taken email (in any letter case) is `EmailTaken`.
+pub async fn register(db: &Db, account: NewAccount) -> Result<User, DomainError> {
+    create(db, account, false).await
+}
+
+async fn create(db: &Db, account: NewAccount, is_admin: bool) -> Result<User, DomainError> {
+    if find_by_email(db, &account.email).await?.is_some() {
+        return Err(DomainError::EmailTaken);
+    }
+    let password_hash = passwords::hash(account.password.expose().to_owned()).await?;
+    let inserted = user::ActiveModel {
+        email: Set(account.email.as_str().to_owned()),
+        name: Set(account.name.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        is_admin: Set(is_admin),
+        is_active: Set(true),
+        created_at: Set(Utc::now()),
+        last_seen_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(user) => Ok(user.into()),
+        // Two registrations of one email at the same moment: the index decides.
+        Err(e) if is_unique_violation(&e) => Err(DomainError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn find_by_email(db: &Db, email: &Email) -> Result<Option<user::Model>, DomainError> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await?)
+}
+
+/// Checks an email and password. Unknown email and wrong password give the same
+/// error after the same amount of work; a deactivated account is refused.
+pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<User, DomainError> {
+    static DECOY: OnceCell<String> = OnceCell::const_new();
+    let found = match Email::parse(email) {
+        Ok(email) => find_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    let Some(found) = found else {
+        let decoy = DECOY.get_or_try_init(passwords::decoy).await?;
+        passwords::verify(password.to_owned(), decoy.clone()).await?;
+        return Err(DomainError::BadCredentials);
+    };
+    if !passwords::verify(password.to_owned(), found.password_hash.clone()).await? {
+        return Err(DomainError::BadCredentials);
+    }
+    if !found.is_active {
+        return Err(DomainError::AccountDisabled);
+    }
+    Ok(found.into())
+}
+
+/// A user by id, if the account exists and is active.
+pub async fn find_active(db: &Db, id: i64) -> Result<Option<User>, DomainError> {
+    Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| u.is_active).map(Into::into))
+}
+
+/// Deactivates or reactivates an account. Deactivation also ends its sessions.
+pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), DomainError> {
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::IsActive, sea_orm::sea_query::Expr::value(active))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(DomainError::NotFound("user"));
+    }
+    if !active {
+        super::sessions::revoke_all(db, id).await?;
+    }
+    Ok(())
+}
+
+/// What start-up did about the administrator account.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// An account with that email exists already; nothing changed.
+    Existing,
+    /// Created with the configured password.
+    Created,
+    /// Created with this generated password, to be shown once.
+    CreatedWithPassword(String),
+}
+
+/// Makes sure the administrator account exists, creating it at first start.
+pub async fn ensure_admin(db: &Db, email: &Email, password: Option<Password>) -> Result<AdminBootstrap, DomainError> {
+    if find_by_email(db, email).await?.is_some() {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let (password, generated) = match password {
+        Some(password) => (password, false),
+        None => {
+            let raw = super::sessions::random_token()[..20].to_owned();
+            (Password::parse(&raw).map_err(DomainError::internal)?, true)
+        }
+    };
+    let account = NewAccount {
+        email: email.clone(),
+        name: crate::input::DisplayName::parse("Administrator").map_err(DomainError::internal)?,
+        password: password.clone(),
+    };
+    match create(db, account, true).await {
+        Ok(_) if generated => Ok(AdminBootstrap::CreatedWithPassword(password.expose().to_owned())),
+        Ok(_) => Ok(AdminBootstrap::Created),
+        // Another node created it at the same moment.
+        Err(DomainError::EmailTaken) => Ok(AdminBootstrap::Existing),
+        Err(e) => Err(e),
+    }
+}

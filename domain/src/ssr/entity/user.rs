@@ -1,0 +1,39 @@
+//! `users`.
+
+use sea_orm::entity::prelude::*;
+
+/// One registered account.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Lower-cased email, unique.
+    #[sea_orm(unique)]
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Administrator.
+    pub is_admin: bool,
+    /// False when deactivated: cannot sign in, hidden from the directory.
+    pub is_active: bool,
+    /// Registration time.
+    pub created_at: DateTimeUtc,
+    /// Last activity.
+    pub last_seen_at: Option<DateTimeUtc>,
+}
+
+/// No navigable relations: queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for crate::model::User {
+    fn from(user: Model) -> Self {
+        Self { id: user.id, email: user.email, name: user.name, is_admin: user.is_admin, created_at: user.created_at }
+    }
+}

@@ -1,0 +1,17 @@
+//! Database migrations, applied at start-up (also `cargo run -p migration`).
+//! Old migrations never change: entities evolve, history does not.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_accounts;
+mod m20261126_000002_messaging;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_accounts::Migration), Box::new(m20261126_000002_messaging::Migration)]
+    }
+}

@@ -1,0 +1,190 @@
+//! Configuration from the environment (and an optional `.env`). A bad value stops
+//! start-up with one line naming the variable and what it expects.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::Uri;
+use domain::input::{Email, Password};
+
+/// Everything the server can be told.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (`HOST`, `PORT`).
+    pub bind: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// `REDIS_URL`: when set, readiness also checks Redis.
+    pub redis_url: Option<String>,
+    /// `PUBLIC_URL`: the address people use; decides `Secure` cookies and allowed origins.
+    pub public_url: String,
+    /// `ADMIN_EMAIL`: the administrator created at first start.
+    pub admin_email: Email,
+    /// `ADMIN_PASSWORD`: its password; generated and printed once when unset.
+    pub admin_password: Option<Password>,
+    /// `TELEGRAM_BOT_TOKEN`: enables the Telegram bot.
+    pub telegram_bot_token: Option<String>,
+    /// `TELEGRAM_API_URL`: the Bot API server.
+    pub telegram_api_url: String,
+    /// `RUST_LOG`: the log filter.
+    pub log_filter: String,
+    /// `LEPTOS_SITE_ROOT`: the built static site (WASM, CSS, public files).
+    pub site_root: String,
+}
+
+/// A variable with a value the server cannot use.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var}: expected {expected}, got {got:?}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub var: &'static str,
+    /// What it should look like.
+    pub expected: String,
+    /// What it was.
+    pub got: String,
+}
+
+/// The default database: a SQLite file under ./data.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/messenger.db?mode=rwc";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let bad = |var: &'static str, expected: &str, got: String| ConfigError { var, expected: expected.into(), got };
+
+        let host = get("HOST").unwrap_or_else(|| "127.0.0.1".into());
+        let host: IpAddr = host.parse().map_err(|_| bad("HOST", "an IP address such as 127.0.0.1 or 0.0.0.0", host))?;
+        let port = get("PORT").unwrap_or_else(|| "3000".into());
+        let port: u16 = port.parse().map_err(|_| bad("PORT", "a port number from 0 to 65535", port))?;
+        let bind = SocketAddr::new(host, port);
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
+            return Err(bad("DATABASE_URL", "a sqlite:// or postgres:// URL", database_url));
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(bad("REDIS_URL", "a redis:// or rediss:// URL", url.clone()));
+        }
+
+        let default_public =
+            format!("http://{}:{}", if host.is_unspecified() { "127.0.0.1".into() } else { host.to_string() }, port);
+        let public_url = get("PUBLIC_URL").unwrap_or(default_public);
+        let parsed: Option<Uri> = public_url.parse().ok();
+        let valid =
+            parsed.as_ref().is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+        if !valid {
+            return Err(bad("PUBLIC_URL", "an http:// or https:// URL such as https://chat.example.com", public_url));
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+
+        let admin_email = get("ADMIN_EMAIL").unwrap_or_else(|| "admin@localhost".into());
+        let admin_email = Email::parse(&admin_email)
+            .map_err(|why| bad("ADMIN_EMAIL", &format!("an email address ({why})"), admin_email))?;
+        let admin_password = match lookup("ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
+            Some(raw) => Some(Password::parse(&raw).map_err(|why| bad("ADMIN_PASSWORD", &why, "(hidden)".into()))?),
+            None => None,
+        };
+
+        let telegram_bot_token = get("TELEGRAM_BOT_TOKEN");
+        if let Some(token) = &telegram_bot_token {
+            let valid = token
+                .split_once(':')
+                .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty());
+            if !valid {
+                return Err(bad(
+                    "TELEGRAM_BOT_TOKEN",
+                    "a token from @BotFather such as 123456:ABC-DEF",
+                    "(hidden)".into(),
+                ));
+            }
+        }
+        let telegram_api_url = get("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into());
+        if !(telegram_api_url.starts_with("http://") || telegram_api_url.starts_with("https://")) {
+            return Err(bad("TELEGRAM_API_URL", "an http:// or https:// URL", telegram_api_url));
+        }
+
+        let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(bad("RUST_LOG", "a tracing filter such as info or info,server=debug", log_filter));
+        }
+        let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
+
+        Ok(Self {
+            bind,
+            database_url,
+            redis_url,
+            public_url,
+            admin_email,
+            admin_password,
+            telegram_bot_token,
+            telegram_api_url,
+            log_filter,
+            site_root,
+        })
+    }
+
+    /// True when people reach the server over HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The scheme://host[:port] that browsers send as `Origin`.
+    pub fn public_origin(&self) -> String {
+        let parsed: Uri = self.public_url.parse().expect("checked when the configuration was read");
+        let scheme = parsed.scheme_str().unwrap_or("http");
+        match parsed.authority() {
+            Some(authority) => format!("{scheme}://{authority}"),
+            None => self.public_url.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_3000() {
+        let config = read(&[]).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+        assert!(!config.is_https());
+        assert_eq!(config.admin_email.as_str(), "admin@localhost");
+        assert!(config.admin_password.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_and_what_it_expects() {
+        let error = read(&[("PORT", "eighty")]).unwrap_err();
+        assert_eq!(error.var, "PORT");
+        assert_eq!(error.to_string(), "PORT: expected a port number from 0 to 65535, got \"eighty\"");
+        assert_eq!(read(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(read(&[("PUBLIC_URL", "chat.example.com")]).unwrap_err().var, "PUBLIC_URL");
+        assert_eq!(read(&[("ADMIN_PASSWORD", "short")]).unwrap_err().var, "ADMIN_PASSWORD");
+        assert_eq!(read(&[("REDIS_URL", "localhost:6379")]).unwrap_err().var, "REDIS_URL");
+        assert_eq!(read(&[("TELEGRAM_BOT_TOKEN", "nonsense")]).unwrap_err().var, "TELEGRAM_BOT_TOKEN");
+    }
+
+    #[test]
+    fn https_public_url_means_secure_cookies_and_that_origin() {
+        let config = read(&[("PUBLIC_URL", "https://chat.example.com/")]).unwrap();
+        assert!(config.is_https());
+        assert_eq!(config.public_origin(), "https://chat.example.com");
+    }
+}

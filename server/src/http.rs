@@ -1,0 +1,74 @@
+//! Cross-cutting HTTP concerns: health checks and the Origin check on writes.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header::ORIGIN};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::{ErrorKind, PublicError};
+use fred::interfaces::ClientLike;
+use serde_json::json;
+
+use crate::rest::ApiError;
+use crate::state::AppState;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database (and Redis, when configured) answer.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let database = match state.ctx.db.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            "unreachable".to_owned()
+        }
+    };
+    let redis = match &state.redis {
+        None => "not configured".to_owned(),
+        Some(client) => match client.ping::<String>(None).await {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: redis unreachable");
+                "unreachable".to_owned()
+            }
+        },
+    };
+    let ready = database == "ok" && redis != "unreachable";
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "ready": ready, "database": database, "redis": redis }))).into_response()
+}
+
+/// Refuses state-changing requests whose `Origin` is another site (CSRF defence on top of
+/// SameSite cookies). Requests without an Origin (curl, other servers) pass: they carry no
+/// ambient browser cookies of ours unless the caller put them there.
+pub async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe
+        && let Some(origin) = request.headers().get(ORIGIN)
+        && !origin_allowed(origin.to_str().unwrap_or(""), &state.public_origin, request.headers())
+    {
+        return ApiError(PublicError::new(
+            ErrorKind::Forbidden,
+            "bad_origin",
+            "this request came from another site and was refused",
+        ))
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The public origin, or the origin of the host the request was sent to (direct access
+/// to one node, tests on an ephemeral port).
+pub fn origin_allowed(origin: &str, public_origin: &str, headers: &axum::http::HeaderMap) -> bool {
+    if origin == public_origin {
+        return true;
+    }
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    match (host, origin.split_once("://")) {
+        (Some(host), Some((_, origin_host))) => origin_host == host,
+        _ => false,
+    }
+}

@@ -1,0 +1,145 @@
+//! The messenger's server: configuration, start-up and the HTTP routes.
+
+pub mod config;
+mod http;
+pub mod rest;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::server_context::{CookiePolicy, ServerContext};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use domain::accounts::AdminBootstrap;
+use fred::interfaces::ClientLike;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::Config;
+use state::AppState;
+
+/// Largest request body accepted anywhere, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, makes sure the administrator
+    /// exists, and binds the listening socket.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = connect_database(&config.database_url).await?;
+        Migrator::up(&db, None).await.context("applying database migrations")?;
+        match domain::accounts::ensure_admin(&db, &config.admin_email, config.admin_password.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the administrator: {e:?}"))?
+        {
+            AdminBootstrap::Existing => {}
+            AdminBootstrap::Created => tracing::info!(email = config.admin_email.as_str(), "administrator created"),
+            AdminBootstrap::CreatedWithPassword(password) => println!(
+                "\nAdministrator created. Sign in with\n  email:    {}\n  password: {password}\nThis password is shown only once.\n",
+                config.admin_email.as_str()
+            ),
+        }
+        let redis = match &config.redis_url {
+            Some(url) => Some(connect_redis(url).await?),
+            None => None,
+        };
+
+        let leptos = LeptosOptions::builder()
+            .output_name("messenger")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(config.bind)
+            .build();
+        let state = AppState {
+            ctx: ServerContext { db, cookies: CookiePolicy { secure: config.is_https() } },
+            leptos,
+            redis,
+            public_origin: config.public_origin(),
+        };
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
+        Ok(Self { router: router(state.clone()), listener, state })
+    }
+
+    /// The port it listens on (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests under way.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+async fn connect_database(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let file = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        // One writer at a time anyway; a small pool keeps readers concurrent under WAL.
+        options.max_connections(4);
+    } else {
+        options.max_connections(16);
+    }
+    Database::connect(options).await.with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<fred::clients::Client> {
+    let config = fred::types::config::Config::from_url(url).context("REDIS_URL")?;
+    let client = fred::types::Builder::from_config(config).build().context("REDIS_URL")?;
+    client.init().await.context("connecting to Redis (REDIS_URL)")?;
+    Ok(client)
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos = state.leptos.clone();
+    let ctx = state.ctx.clone();
+    Router::new()
+        .nest("/api/v1", rest::routes())
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
+        .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(ctx.clone()), {
+            let leptos = leptos.clone();
+            move || app::shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::check_origin))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,71 @@
+//! The REST error shape: `{"error": {"code", "message", "fields"}}` with the right status.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::{DomainError, ErrorKind, PublicError};
+use serde_json::json;
+
+/// An error on its way to a REST client.
+#[derive(Debug)]
+pub struct ApiError(pub PublicError);
+
+impl ApiError {
+    /// A bad request that names no field.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self(PublicError::new(ErrorKind::Invalid, code, message))
+    }
+}
+
+/// The HTTP status of each class of error.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self.0.code.as_str() {
+            // Malformed requests (not JSON, wrong types) are 400; well-formed but invalid values are 422.
+            "malformed_request" => StatusCode::BAD_REQUEST,
+            _ => status_of(self.0.kind),
+        };
+        (status, Json(json!({ "error": self.0 }))).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        Self(domain::report(error))
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self(PublicError::new(ErrorKind::TooLarge, "too_large", "the request body is too large"));
+        }
+        Self::bad_request("malformed_request", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request("malformed_request", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad_request("malformed_request", rejection.body_text())
+    }
+}

@@ -1,0 +1,24 @@
+//! The state every handler shares.
+
+use app::server_context::ServerContext;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database and cookie policy, also handed to server functions.
+    pub ctx: ServerContext,
+    /// The Leptos site (static files, rendering options).
+    pub leptos: LeptosOptions,
+    /// Redis, when configured.
+    pub redis: Option<fred::clients::Client>,
+    /// The origin browsers must send on state-changing requests.
+    pub public_origin: String,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
