@@ -10,7 +10,7 @@ pub mod server_context;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::pages::auth::AuthPage;
 use crate::pages::home::HomePage;
@@ -67,8 +67,8 @@ pub fn App() -> impl IntoView {
         <Title text="Messenger" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"This page does not exist."</p> }>
-                <Route path=path!("/") view=HomePage />
-                <Route path=path!("/login") view=AuthPage />
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/login") view=AuthPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

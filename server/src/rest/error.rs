@@ -51,10 +51,16 @@ impl From<DomainError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self(PublicError::new(ErrorKind::TooLarge, "too_large", "the request body is too large"));
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Self(PublicError::new(ErrorKind::TooLarge, "too_large", "the request body is too large"))
+            }
+            // Well-formed JSON with missing or mistyped fields.
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                Self(PublicError::new(ErrorKind::Invalid, "invalid_input", rejection.body_text()))
+            }
+            _ => Self::bad_request("malformed_request", rejection.body_text()),
         }
-        Self::bad_request("malformed_request", rejection.body_text())
     }
 }
 

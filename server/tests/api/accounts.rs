@@ -1,0 +1,237 @@
+//! Registration, sign-in, sign-out, who-am-I.
+
+use reqwest::StatusCode;
+use reqwest::header::SET_COOKIE;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, PASSWORD, browser, error_of, spawn_app, spawn_app_with};
+
+async fn registering_returns_the_user_and_signs_them_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.register_with(&app.client, "  Ann@Example.com ", "  Ann  ", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(user["email"], "ann@example.com");
+    assert_eq!(user["name"], "Ann");
+    assert_eq!(user["is_admin"], false);
+    assert!(user.get("password_hash").is_none());
+
+    let me = app.me(&app.client).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["id"], user["id"]);
+}
+
+async fn a_taken_email_in_any_letter_case_gives_409(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.register("bob@example.com", "Bob").await;
+    let response = app.register_with(&browser(), "BOB@example.COM", "Other Bob", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "email_taken");
+    assert_eq!(error["message"], "an account with this email already exists");
+    assert_eq!(error["fields"]["email"], "an account with this email already exists");
+}
+
+async fn invalid_registrations_name_every_bad_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.register_with(&app.client, "not-an-email", "   ", "short").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "invalid_input");
+    assert_eq!(error["fields"]["email"], "this does not look like an email address");
+    assert_eq!(error["fields"]["name"], "enter a name");
+    assert_eq!(error["fields"]["password"], "a password has at least 8 characters");
+
+    let long_name = "n".repeat(65);
+    let long_password = "p".repeat(129);
+    let error = error_of(app.register_with(&app.client, "x@example.com", &long_name, &long_password).await).await;
+    assert_eq!(error["fields"]["name"], "a name has at most 64 characters");
+    assert_eq!(error["fields"]["password"], "a password has at most 128 characters");
+    // Nothing was created, and nobody is signed in.
+    assert_eq!(app.me(&app.client).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn an_unknown_email_and_a_wrong_password_get_the_same_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.register("carol@example.com", "Carol").await;
+    let client = browser();
+    let wrong_password = app.login(&client, "carol@example.com", "not her password").await;
+    let unknown_email = app.login(&client, "nobody@example.com", "not her password").await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(wrong_password).await, error_of(unknown_email).await);
+    assert_eq!(app.me(&client).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn signing_in_sets_a_30_day_httponly_samesite_cookie(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.register("dan@example.com", "Dan").await;
+    let client = browser();
+    let response = app.login(&client, "DAN@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Max-Age=2592000"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http must not get Secure cookies: {cookie}");
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["name"], "Dan");
+    assert_eq!(app.me(&client).await.status(), StatusCode::OK);
+}
+
+async fn behind_https_the_cookie_is_secure(backend: Backend) {
+    let app = spawn_app_with(backend, &[("PUBLIC_URL", "https://chat.example.com")]).await;
+    let response = app.register_with(&app.client, "eve@example.com", "Eve", PASSWORD).await;
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+async fn signing_out_revokes_the_session_on_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.register_with(&app.client, "fay@example.com", "Fay", PASSWORD).await;
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    let logout = app.client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&app.client).await.status(), StatusCode::UNAUTHORIZED);
+
+    // Someone who kept a copy of the cookie cannot use it either.
+    let replay = reqwest::Client::new().get(app.url("/api/v1/me")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn session_tokens_are_stored_only_as_hashes_and_passwords_as_argon2id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.register_with(&app.client, "gus@example.com", "Gus", PASSWORD).await;
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let token = cookie.trim_start_matches("session=").split(';').next().unwrap();
+    assert!(token.len() >= 22, "at least 128 bits of token");
+
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT s.token_hash, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.email = 'gus@example.com'",
+        ))
+        .await
+        .unwrap()
+        .expect("a session row");
+    let token_hash: String = row.try_get("", "token_hash").unwrap();
+    let password_hash: String = row.try_get("", "password_hash").unwrap();
+    assert_ne!(token_hash, token);
+    assert!(!token_hash.contains(token));
+    assert!(password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{password_hash}");
+}
+
+async fn deactivated_users_cannot_sign_in_and_lose_their_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (client, user) = app.register("hal@example.com", "Hal").await;
+    domain::accounts::set_active(&app.db, user["id"].as_i64().unwrap(), false).await.unwrap();
+
+    assert_eq!(app.me(&client).await.status(), StatusCode::UNAUTHORIZED);
+    let response = app.login(&browser(), "hal@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_of(response).await["code"], "account_disabled");
+}
+
+async fn the_administrator_exists_from_the_first_start(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.login(&app.client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["is_admin"], true);
+}
+
+async fn who_am_i_without_a_session_is_401_in_the_error_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.me(&app.client).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "unauthenticated");
+    assert_eq!(error["message"], "please sign in");
+}
+
+async fn malformed_and_oversized_bodies_get_clear_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let not_json = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(not_json).await["code"], "malformed_request");
+
+    let missing_field = app.post_json(&app.client, "/api/v1/auth/login", json!({ "email": "a@b.c" })).await;
+    assert_eq!(missing_field.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let huge = json!({ "email": "a@example.com", "name": "x".repeat(100_000), "password": PASSWORD });
+    let too_large = app.post_json(&app.client, "/api/v1/auth/register", huge).await;
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The server is still fine.
+    assert_eq!(app.me(&app.client).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn a_write_from_another_site_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "email": "ivy@example.com", "name": "Ivy", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_of(response).await["code"], "bad_origin");
+    // The same request from our own page works.
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("origin", &app.address)
+        .json(&json!({ "email": "ivy@example.com", "name": "Ivy", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn the_ui_server_functions_sign_in_and_out_with_the_same_rules(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = browser();
+    let form = [("email", "JO@example.com"), ("name", "Jo"), ("password", PASSWORD)];
+    let response = client.post(app.url("/_fn/register")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.me(&client).await.json::<serde_json::Value>().await.unwrap()["email"], "jo@example.com");
+
+    // The same taken-email rule as the REST endpoint, with the field named.
+    let again = browser().post(app.url("/_fn/register")).form(&form).send().await.unwrap();
+    assert!(!again.status().is_success());
+    let error: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(error["code"], "email_taken");
+    assert_eq!(error["fields"]["email"], "an account with this email already exists");
+
+    let out = client.post(app.url("/_fn/logout")).form(&[("", ""); 0]).send().await.unwrap();
+    assert!(out.status().is_success());
+    assert_eq!(app.me(&client).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+crate::on_both_backends!(
+    registering_returns_the_user_and_signs_them_in,
+    a_taken_email_in_any_letter_case_gives_409,
+    invalid_registrations_name_every_bad_field,
+    an_unknown_email_and_a_wrong_password_get_the_same_answer,
+    signing_in_sets_a_30_day_httponly_samesite_cookie,
+    behind_https_the_cookie_is_secure,
+    signing_out_revokes_the_session_on_the_server,
+    session_tokens_are_stored_only_as_hashes_and_passwords_as_argon2id,
+    deactivated_users_cannot_sign_in_and_lose_their_sessions,
+    the_administrator_exists_from_the_first_start,
+    who_am_i_without_a_session_is_401_in_the_error_shape,
+    malformed_and_oversized_bodies_get_clear_errors,
+    a_write_from_another_site_is_refused,
+    the_ui_server_functions_sign_in_and_out_with_the_same_rules,
+);

@@ -1,0 +1,5 @@
+//! Black-box tests: the real server, a fresh database per test, on both backends.
+
+mod accounts;
+mod helpers;
+mod operations;

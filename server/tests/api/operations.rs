@@ -1,0 +1,47 @@
+//! Health, readiness and the server-rendered pages.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Backend, spawn_app};
+
+async fn health_and_readiness_report_the_database_and_redis(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    let expected_redis = if backend == Backend::Postgres { "ok" } else { "not configured" };
+    assert_eq!(body["redis"], expected_redis);
+}
+
+async fn the_sign_in_page_is_rendered_on_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let page = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in"), "{html}");
+    assert!(html.contains(r#"name="password""#), "{html}");
+}
+
+async fn the_main_page_sends_visitors_without_a_session_to_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let page = app.client.get(app.url("/")).header("accept", "text/html").send().await.unwrap();
+    assert!(page.status().is_redirection(), "{}", page.status());
+    assert_eq!(page.headers()["location"], "/login");
+}
+
+async fn unknown_api_paths_answer_404_in_the_error_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.client.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(crate::helpers::error_of(response).await["code"], "not_found");
+}
+
+crate::on_both_backends!(
+    health_and_readiness_report_the_database_and_redis,
+    the_sign_in_page_is_rendered_on_the_server,
+    the_main_page_sends_visitors_without_a_session_to_sign_in,
+    unknown_api_paths_answer_404_in_the_error_shape,
+);
