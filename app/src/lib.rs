@@ -2,10 +2,13 @@
 //! the browser, plus the server functions it calls.
 
 pub mod api;
+mod components;
 pub mod error;
+pub mod live;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
+pub mod store;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -13,7 +16,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::auth::AuthPage;
-use crate::pages::home::HomePage;
+use crate::pages::messenger::MessengerPage;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,7 +70,7 @@ pub fn App() -> impl IntoView {
         <Title text="Messenger" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"This page does not exist."</p> }>
-                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/") view=MessengerPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=AuthPage ssr=SsrMode::Async />
             </Routes>
         </Router>

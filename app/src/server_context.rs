@@ -1,8 +1,8 @@
 //! What the server hands to server functions (and shares with its REST handlers):
-//! the database and the session-cookie policy.
+//! the messenger (database and open sockets) and the session-cookie policy.
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use domain::Db;
+use domain::messenger::Messenger;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "session";
@@ -10,8 +10,8 @@ pub const SESSION_COOKIE: &str = "session";
 /// Shared, cheap to clone.
 #[derive(Clone)]
 pub struct ServerContext {
-    /// The database.
-    pub db: Db,
+    /// The domain calls, with live delivery.
+    pub messenger: Messenger,
     /// How session cookies are written.
     pub cookies: CookiePolicy,
 }

@@ -46,19 +46,17 @@ pub enum ServerFrame {
         /// Who this connection belongs to.
         user: User,
     },
-    /// A `send` was stored (or had been stored before, for a retry).
+    /// A `send` was stored (or had been stored before, for a retry). Only to the sending connection.
     Ack {
         /// The key the client chose.
         client_id: String,
         /// The stored message.
         message: Message,
     },
-    /// A new message in one of my chats, from me (another tab) or my peer.
+    /// A new message in one of my chats, from me (any tab) or my peer.
     Message {
         /// The message.
         message: Message,
-        /// The chat as I now see it (unread count, preview).
-        chat: ChatSummary,
     },
     /// My read marker moved (from this or another tab).
     Read {

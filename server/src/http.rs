@@ -19,7 +19,7 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: the database (and Redis, when configured) answer.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match state.ctx.db.ping().await {
+    let database = match state.ctx.messenger.db.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");

@@ -4,6 +4,7 @@ pub mod config;
 mod http;
 pub mod rest;
 pub mod state;
+mod ws;
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use domain::accounts::AdminBootstrap;
+use domain::messenger::Messenger;
 use fred::interfaces::ClientLike;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -68,7 +70,7 @@ impl Application {
             .site_addr(config.bind)
             .build();
         let state = AppState {
-            ctx: ServerContext { db, cookies: CookiePolicy { secure: config.is_https() } },
+            ctx: ServerContext { messenger: Messenger::new(db), cookies: CookiePolicy { secure: config.is_https() } },
             leptos,
             redis,
             public_origin: config.public_origin(),

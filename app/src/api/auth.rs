@@ -12,8 +12,8 @@ use crate::error::UiError;
 pub async fn register(email: String, name: String, password: String) -> Result<User, UiError> {
     let ctx = edge::context()?;
     let account = domain::input::NewAccount::parse(&email, &name, &password)?;
-    let user = domain::accounts::register(&ctx.db, account).await?;
-    let token = domain::sessions::start(&ctx.db, user.id, edge::user_agent().as_deref()).await?;
+    let user = ctx.messenger.register(account).await?;
+    let token = domain::sessions::start(&ctx.messenger.db, user.id, edge::user_agent().as_deref()).await?;
     edge::set_cookie(ctx.cookies.issue(token));
     Ok(user)
 }
@@ -22,8 +22,8 @@ pub async fn register(email: String, name: String, password: String) -> Result<U
 #[server(prefix = "/_fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<User, UiError> {
     let ctx = edge::context()?;
-    let user = domain::accounts::authenticate(&ctx.db, &email, &password).await?;
-    let token = domain::sessions::start(&ctx.db, user.id, edge::user_agent().as_deref()).await?;
+    let user = domain::accounts::authenticate(&ctx.messenger.db, &email, &password).await?;
+    let token = domain::sessions::start(&ctx.messenger.db, user.id, edge::user_agent().as_deref()).await?;
     edge::set_cookie(ctx.cookies.issue(token));
     Ok(user)
 }
@@ -33,7 +33,7 @@ pub async fn login(email: String, password: String) -> Result<User, UiError> {
 pub async fn logout() -> Result<(), UiError> {
     let ctx = edge::context()?;
     if let Some(token) = edge::session_token().await {
-        domain::sessions::revoke(&ctx.db, &token).await?;
+        ctx.messenger.sign_out(&token).await?;
     }
     edge::set_cookie(ctx.cookies.clear());
     Ok(())

@@ -1,6 +1,7 @@
 //! Server functions: each finds its caller, makes one domain call and maps the result.
 
 pub mod auth;
+pub mod messenger;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod edge {
@@ -31,7 +32,7 @@ pub(crate) mod edge {
     /// The signed-in caller, or `Unauthenticated`.
     pub async fn caller(ctx: &ServerContext) -> Result<CurrentSession, UiError> {
         let token = session_token().await.ok_or(DomainError::Unauthenticated)?;
-        Ok(domain::sessions::resolve(&ctx.db, &token).await?.ok_or(DomainError::Unauthenticated)?)
+        Ok(domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)?)
     }
 
     /// The caller's browser, as it names itself.

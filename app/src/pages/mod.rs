@@ -1,4 +1,4 @@
 //! One module per screen.
 
 pub mod auth;
-pub mod home;
+pub mod messenger;

@@ -1,5 +1,10 @@
 pub mod accounts;
+pub mod chats;
+pub mod directory;
 pub mod entity;
+pub mod live;
+pub mod messages;
+pub mod messenger;
 pub mod passwords;
 pub mod sessions;
 

@@ -23,8 +23,8 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = NewAccount::parse(&body.email, &body.name, &body.password)?;
-    let user = domain::accounts::register(&ctx.db, account).await?;
-    let token = domain::sessions::start(&ctx.db, user.id, user_agent(&headers)).await?;
+    let user = ctx.messenger.register(account).await?;
+    let token = domain::sessions::start(&ctx.messenger.db, user.id, user_agent(&headers)).await?;
     Ok((StatusCode::CREATED, jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 
@@ -35,15 +35,15 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = domain::accounts::authenticate(&ctx.db, &body.email, &body.password).await?;
-    let token = domain::sessions::start(&ctx.db, user.id, user_agent(&headers)).await?;
+    let user = domain::accounts::authenticate(&ctx.messenger.db, &body.email, &body.password).await?;
+    let token = domain::sessions::start(&ctx.messenger.db, user.id, user_agent(&headers)).await?;
     Ok((jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 
 /// 204; the session is revoked on the server.
 pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        domain::sessions::revoke(&ctx.db, cookie.value()).await?;
+        ctx.messenger.sign_out(cookie.value()).await?;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(ctx.cookies.clear())))
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod error;
+mod messaging;
 
 use app::server_context::{SESSION_COOKIE, ServerContext};
 use axum::Router;
@@ -39,7 +40,8 @@ where
         let ctx = ServerContext::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar.get(SESSION_COOKIE).ok_or(DomainError::Unauthenticated)?.value().to_owned();
-        let session = domain::sessions::resolve(&ctx.db, &token).await?.ok_or(DomainError::Unauthenticated)?;
+        let session =
+            domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)?;
         Ok(Self(session))
     }
 }
@@ -57,5 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/users", get(messaging::users))
+        .route("/chats", get(messaging::chats).post(messaging::open_chat))
+        .route("/chats/{id}/messages", get(messaging::history).post(messaging::send))
+        .route("/chats/{id}/read", post(messaging::read))
+        .route("/ws", get(crate::ws::upgrade))
         .fallback(|| async { ApiError(domain::DomainError::NotFound("endpoint").public()) })
 }

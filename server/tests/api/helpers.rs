@@ -72,7 +72,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
     let app = Application::build(config).await.expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.state().ctx.db.clone();
+    let db = app.state().ctx.messenger.db.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;

@@ -1,0 +1,53 @@
+# The few commands a person needs. `make run` and `make test` install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+PG_URL ?= postgres://postgres@127.0.0.1:5432
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test setup setup-rust setup-e2e build check unit e2e bench clean-test-databases
+
+## run: install what is missing, build, and serve http://127.0.0.1:3000 on SQLite under ./data
+run: build
+	LEPTOS_SITE_ROOT=target/site $(TARGET_DIR)/debug/messenger
+
+## test: formatting, lints, unit and black-box tests on both databases, browser tests
+test: check unit e2e
+
+## setup: the Rust tools the build needs (quick when already there)
+setup: setup-rust
+
+setup-rust:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+## setup-e2e: Playwright (the npm package only; the browser is Debian's chromium)
+setup-e2e:
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium (or run .ci/run)"; exit 1; }
+	@cd end2end && { [ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund; }
+
+## build: the server binary and the WASM/CSS site under target/site
+build: setup
+	cargo leptos build
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+unit: clean-test-databases
+	cargo test --workspace --all-features --exclude frontend
+
+## e2e: the built app in Debian's Chromium
+e2e: build setup-e2e
+	cd end2end && npx playwright test
+
+## drops databases left by earlier test runs (each black-box test creates its own)
+clean-test-databases:
+	@psql "$(PG_URL)/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'msgtest_%'" 2>/dev/null \
+		| while read -r db; do psql "$(PG_URL)/postgres" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null 2>&1; done; true

@@ -1,0 +1,72 @@
+//! My chats: peer, preview of the last message, unread count; newest activity first.
+
+use domain::model::ChatSummary;
+use leptos::prelude::*;
+
+use crate::components::time::clock;
+use crate::store::Store;
+
+/// The name a chat goes by.
+pub fn chat_title(chat: &ChatSummary) -> String {
+    if chat.is_saved_messages { "Saved Messages".to_owned() } else { chat.peer.name.clone() }
+}
+
+/// The first letter of a name, for the round avatar.
+pub fn initial(name: &str) -> String {
+    name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+}
+
+/// The list of my chats; choosing one opens it.
+#[component]
+pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
+    let store = expect_context::<Store>();
+    view! {
+        <Show
+            when=move || !store.chats.with(Vec::is_empty)
+            fallback=|| view! { <p class="empty">"No chats yet. Find someone under People and say hello."</p> }
+        >
+            <ul class="chat-list" aria-label="Chats">
+                <For each=move || store.chats.get() key=|chat| (chat.id, chat.last_seq, chat.unread) let:chat>
+                    {
+                        let id = chat.id;
+                        let title = chat_title(&chat);
+                        let preview = chat.last_message.as_ref().map(|m| {
+                            let mine = m.sender_id == store.my_id() && !chat.is_saved_messages;
+                            format!("{}{}", if mine { "You: " } else { "" }, m.text.lines().next().unwrap_or(""))
+                        });
+                        let when = chat.last_message.as_ref().map(|m| clock(m.created_at));
+                        let unread = chat.unread;
+                        view! {
+                            <li>
+                                <button
+                                    class="chat-item"
+                                    class:active=move || store.active.get() == Some(id)
+                                    data-testid="chat-item"
+                                    on:click=move |_| on_open.run(id)
+                                >
+                                    <span class="avatar" class:saved=chat.is_saved_messages aria-hidden="true">
+                                        {if chat.is_saved_messages { "★".to_owned() } else { initial(&title) }}
+                                    </span>
+                                    <span class="chat-text">
+                                        <span class="chat-title">{title}</span>
+                                        <span class="chat-preview">
+                                            {preview.unwrap_or_else(|| "No messages yet".into())}
+                                        </span>
+                                    </span>
+                                    <span class="chat-meta">
+                                        <span class="chat-time">{when}</span>
+                                        {(unread > 0).then(|| view! {
+                                            <span class="badge" data-testid="unread" aria-label=format!("{unread} unread")>
+                                                {unread}
+                                            </span>
+                                        })}
+                                    </span>
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </Show>
+    }
+}

@@ -1,0 +1,248 @@
+//! The open chat: history with day separators, infinite scroll upwards that keeps the
+//! reading position, pending bubbles, and the composer.
+
+use domain::input::MESSAGE_MAX;
+use domain::model::{ChatId, Message};
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::components::chat_list::chat_title;
+use crate::components::rich_text::RichText;
+use crate::components::time::{clock, day_key, day_label};
+use crate::live::Live;
+use crate::store::{Connection, Store};
+
+/// Messages fetched per page of history.
+const PAGE: u64 = 50;
+
+/// One chat, from its history to the composer.
+#[component]
+pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let live = expect_context::<Live>();
+    let scroller = NodeRef::<html::Div>::new();
+    let loading_older = RwSignal::new(false);
+    let load_error = RwSignal::new(None::<String>);
+    let near_bottom = StoredValue::new(true);
+
+    let chat = Memo::new(move |_| store.chats.with(|chats| chats.iter().find(|c| c.id == chat_id).cloned()));
+    let messages = Memo::new(move |_| {
+        store.logs.with(|logs| logs.get(&chat_id).map(|log| log.messages.clone()).unwrap_or_default())
+    });
+    let loaded = Memo::new(move |_| store.logs.with(|logs| logs.get(&chat_id).is_some_and(|l| l.loaded)));
+    let pending = Memo::new(move |_| {
+        store.pending.with(|p| p.iter().filter(|p| p.chat_id == chat_id).cloned().collect::<Vec<_>>())
+    });
+
+    // First page of history, once per chat.
+    Effect::new(move |_| {
+        if !loaded.get_untracked() {
+            leptos::task::spawn_local(load_page(store, chat_id, None, load_error));
+        }
+    });
+    // Read what is on screen.
+    Effect::new(move |_| {
+        let unread = chat.with(|c| c.as_ref().is_some_and(|c| c.unread > 0 || c.last_read_seq < c.last_seq));
+        if unread {
+            live.mark_read(store, chat_id);
+        }
+    });
+    // Follow new messages when the reader is at the bottom; restore the position on return.
+    Effect::new(move |first: Option<()>| {
+        let _ = messages.with(Vec::len) + pending.with(Vec::len);
+        if let Some(el) = scroller.get() {
+            let saved = store.scroll.with_value(|s| s.get(&chat_id).copied());
+            match (first, saved) {
+                (None, Some(top)) => el.set_scroll_top(top),
+                _ if near_bottom.get_value() => el.set_scroll_top(el.scroll_height()),
+                _ => {}
+            }
+        }
+    });
+    on_cleanup(move || {
+        if let Some(el) = scroller.get_untracked() {
+            let top = el.scroll_top();
+            store.scroll.update_value(|s| {
+                s.insert(chat_id, top);
+            });
+        }
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get() else { return };
+        near_bottom.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 80);
+        let has_older = store.logs.with_untracked(|logs| logs.get(&chat_id).is_some_and(|l| l.has_older));
+        if el.scroll_top() < 80 && has_older && !loading_older.get_untracked() {
+            loading_older.set(true);
+            let before = store.logs.with_untracked(|logs| logs.get(&chat_id).and_then(|l| l.first_seq()));
+            let height_before = el.scroll_height();
+            leptos::task::spawn_local(async move {
+                load_page(store, chat_id, before, load_error).await;
+                loading_older.set(false);
+                // Keep the message that was on screen where it was.
+                request_animation_frame(move || {
+                    if let Some(el) = scroller.get_untracked() {
+                        el.set_scroll_top(el.scroll_top() + el.scroll_height() - height_before);
+                    }
+                });
+            });
+        }
+    };
+
+    let title = move || chat.with(|c| c.as_ref().map(chat_title).unwrap_or_default());
+    view! {
+        <section class="conversation" aria-label=title>
+            <header class="conversation-header">
+                <button class="back" aria-label="Back to chats" on:click=move |_| on_back.run(())>"‹"</button>
+                <h2 data-testid="chat-title">{title}</h2>
+            </header>
+            <div class="messages" node_ref=scroller on:scroll=on_scroll role="log" aria-live="polite" data-testid="messages">
+                <Show when=move || loading_older.get()>
+                    <p class="loading">"Loading earlier messages…"</p>
+                </Show>
+                <Show when=move || load_error.get().is_some()>
+                    <p class="form-error" role="alert">{move || load_error.get()}</p>
+                </Show>
+                <Show when=move || !loaded.get()>
+                    <p class="loading">"Loading messages…"</p>
+                </Show>
+                <Show when=move || loaded.get() && messages.with(Vec::is_empty) && pending.with(Vec::is_empty)>
+                    <p class="empty">
+                        {move || if chat.with(|c| c.as_ref().is_some_and(|c| c.is_saved_messages)) {
+                            "Save notes, links and drafts here. Only you can see them."
+                        } else {
+                            "No messages yet. Say hello!"
+                        }}
+                    </p>
+                </Show>
+                {move || bubbles(store.my_id(), messages.get())}
+                <For each=move || pending.get() key=|p| (p.client_id.clone(), p.failed.clone()) let:p>
+                    {
+                        let client_id = p.client_id.clone();
+                        let failed = p.failed.clone();
+                        let is_failed = failed.is_some();
+                        view! {
+                            <div class="bubble mine pending" class:failed=is_failed data-testid="pending">
+                                <p class="text"><RichText text=p.text.clone() /></p>
+                                {match failed {
+                                    Some(why) => view! {
+                                        <p class="status">
+                                            <span class="field-error">{format!("Not sent: {why}")}</span>
+                                            " "
+                                            <button class="link" on:click=move |_| live.retry(store, &client_id)>"Retry"</button>
+                                        </p>
+                                    }.into_any(),
+                                    None => view! {
+                                        <p class="status">
+                                            {move || if store.connection.get() == Connection::Online { "sending…" } else { "waiting for connection…" }}
+                                        </p>
+                                    }.into_any(),
+                                }}
+                            </div>
+                        }
+                    }
+                </For>
+            </div>
+            <Composer chat_id />
+        </section>
+    }
+}
+
+/// Bubbles with a separator wherever the local day changes.
+fn bubbles(me: i64, messages: Vec<Message>) -> impl IntoView {
+    let mut previous_day = None;
+    messages
+        .into_iter()
+        .map(|message| {
+            let day = day_key(message.created_at);
+            let separator = (previous_day != Some(day)).then(|| {
+                view! { <div class="day" role="separator">{day_label(message.created_at)}</div> }
+            });
+            previous_day = Some(day);
+            let mine = message.sender_id == me;
+            view! {
+                {separator}
+                <div class="bubble" class:mine=mine class:theirs=!mine data-testid="message" data-seq=message.seq>
+                    <p class="text"><RichText text=message.text.clone() /></p>
+                    <time class="status" datetime=message.created_at.to_rfc3339()>{clock(message.created_at)}</time>
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+/// Fetches a page of history (the newest, or the one before `before`) into the store.
+async fn load_page(store: Store, chat_id: ChatId, before: Option<i64>, error: RwSignal<Option<String>>) {
+    match crate::api::messenger::history(chat_id, before, PAGE).await {
+        Ok(page) => {
+            error.set(None);
+            store.logs.update(|logs| {
+                let log = logs.entry(chat_id).or_default();
+                log.has_older = page.len() as u64 == PAGE;
+                log.loaded = true;
+                log.merge(page);
+            });
+        }
+        Err(e) => error.set(Some(format!("Could not load messages: {e}"))),
+    }
+}
+
+/// The text box: Enter sends, Shift+Enter starts a new line; the draft is kept per chat.
+#[component]
+fn Composer(chat_id: ChatId) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let live = expect_context::<Live>();
+    let textarea = NodeRef::<html::Textarea>::new();
+    let draft = move || store.drafts.with(|d| d.get(&chat_id).cloned().unwrap_or_default());
+    let too_long = move || draft().trim().chars().count() > MESSAGE_MAX;
+
+    let send = move || {
+        let text = draft();
+        if text.trim().is_empty() || too_long() {
+            return;
+        }
+        live.send_message(store, chat_id, text.trim().to_owned());
+        store.drafts.update(|d| {
+            d.remove(&chat_id);
+        });
+    };
+    Effect::new(move |_| {
+        if let Some(el) = textarea.get() {
+            let _ = el.focus();
+        }
+    });
+
+    view! {
+        <form class="composer" on:submit=move |ev| {
+            ev.prevent_default();
+            send();
+        }>
+            <textarea
+                node_ref=textarea
+                rows="1"
+                placeholder="Write a message…"
+                aria-label="Message"
+                data-testid="composer"
+                prop:value=draft
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    store.drafts.update(|d| {
+                        d.insert(chat_id, value);
+                    });
+                }
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        send();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="send" disabled=move || draft().trim().is_empty() || too_long()>"Send"</button>
+            <Show when=too_long>
+                <p class="field-error composer-note" role="alert">
+                    {move || format!("{} of {MESSAGE_MAX} characters", draft().trim().chars().count())}
+                </p>
+            </Show>
+        </form>
+    }
+}

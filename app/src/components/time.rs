@@ -1,0 +1,57 @@
+//! Times and days in the reader's own time zone (the browser's; UTC while rendering on
+//! the server, where no message times are shown).
+
+use chrono::{DateTime, Utc};
+
+/// "14:05"
+pub fn clock(at: DateTime<Utc>) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        at.format("%H:%M").to_string()
+    }
+}
+
+/// A key that changes when the local calendar day changes.
+pub fn day_key(at: DateTime<Utc>) -> (i32, u32, u32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
+        (date.get_full_year() as i32, date.get_month(), date.get_date())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        use chrono::Datelike;
+        (at.year(), at.month0(), at.day())
+    }
+}
+
+/// "Today", "Yesterday" or "12 March 2026".
+pub fn day_label(at: DateTime<Utc>) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let day = day_key(at);
+    if day == day_key(Utc::now()) {
+        return "Today".into();
+    }
+    if day == day_key(Utc::now() - chrono::Duration::days(1)) {
+        return "Yesterday".into();
+    }
+    format!("{} {} {}", day.2, MONTHS[day.1 as usize % 12], day.0)
+}

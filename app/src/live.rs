@@ -1,0 +1,224 @@
+//! The browser side of the WebSocket: connect, back off, resume, dispatch.
+//!
+//! After every (re)connect the client first fetches what it missed in each loaded chat
+//! (from the newest seq it holds), then resends what is still pending with the same
+//! client_ids, so nothing is lost and nothing is shown twice.
+
+use domain::protocol::ClientFrame;
+use leptos::prelude::*;
+
+use crate::store::{Connection, Pending, Store, new_client_id};
+
+/// The way to put frames on the socket. Empty while offline (and on the server).
+#[derive(Clone, Copy)]
+pub struct Live {
+    outgoing: StoredValue<Option<futures::channel::mpsc::UnboundedSender<ClientFrame>>>,
+}
+
+impl Live {
+    /// Not connected yet.
+    pub fn new() -> Self {
+        Self { outgoing: StoredValue::new(None) }
+    }
+
+    /// Puts a frame on the socket; false when offline.
+    pub fn send(&self, frame: ClientFrame) -> bool {
+        self.outgoing.with_value(|tx| tx.as_ref().is_some_and(|tx| tx.unbounded_send(frame).is_ok()))
+    }
+
+    /// Queues a new message and sends it now if connected.
+    pub fn send_message(&self, store: Store, chat_id: i64, text: String) {
+        let pending = Pending { client_id: new_client_id(), chat_id, text, failed: None };
+        store.pending.update(|p| p.push(pending.clone()));
+        if store.connection.get_untracked() == Connection::Online {
+            self.send(ClientFrame::Send { chat_id, client_id: pending.client_id, text: pending.text });
+        }
+    }
+
+    /// Sends a failed message again, with its original client_id.
+    pub fn retry(&self, store: Store, client_id: &str) {
+        let mut again = None;
+        store.pending.update(|pending| {
+            if let Some(p) = pending.iter_mut().find(|p| p.client_id == client_id) {
+                p.failed = None;
+                again = Some(p.clone());
+            }
+        });
+        if let Some(p) = again
+            && store.connection.get_untracked() == Connection::Online
+        {
+            self.send(ClientFrame::Send { chat_id: p.chat_id, client_id: p.client_id, text: p.text });
+        }
+    }
+
+    /// Marks a chat read up to its newest message, here at once and on the server.
+    pub fn mark_read(&self, store: Store, chat_id: i64) {
+        let mut newest = None;
+        store.chats.update(|chats| {
+            if let Some(chat) = chats.iter_mut().find(|c| c.id == chat_id)
+                && (chat.unread > 0 || chat.last_read_seq < chat.last_seq)
+            {
+                chat.unread = 0;
+                chat.last_read_seq = chat.last_seq;
+                newest = Some(chat.last_seq);
+            }
+        });
+        if let Some(seq) = newest {
+            self.send(ClientFrame::Read { chat_id, seq });
+        }
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use browser::connect;
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use domain::model::HISTORY_LIMIT_MAX;
+    use domain::protocol::{ClientFrame, ServerFrame};
+    use futures::{FutureExt, SinkExt, StreamExt};
+    use gloo_net::websocket::Message as WsMessage;
+    use gloo_net::websocket::futures::WebSocket;
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+
+    use super::Live;
+    use crate::api::messenger::{my_chats, since};
+    use crate::store::{Connection, Store};
+
+    /// No frame for this long (not even a pong) means the connection is dead.
+    const SILENCE_LIMIT_MS: f64 = 45_000.0;
+    const PING_EVERY_MS: u32 = 15_000;
+
+    fn socket_url() -> Option<String> {
+        let location = window().location();
+        let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        Some(format!("{scheme}://{}/api/v1/ws", location.host().ok()?))
+    }
+
+    /// Keeps a live connection open for as long as the page lives.
+    pub fn connect(store: Store, live: Live) {
+        spawn_local(async move {
+            let mut backoff_ms: u32 = 500;
+            loop {
+                store.connection.set(Connection::Connecting);
+                if let Some(url) = socket_url()
+                    && let Ok(socket) = WebSocket::open(&url)
+                {
+                    let healthy = run(store, live, socket).await;
+                    if healthy {
+                        backoff_ms = 500;
+                    }
+                }
+                live.outgoing.set_value(None);
+                store.connection.set(Connection::Offline);
+                let jitter = (js_sys::Math::random() * f64::from(backoff_ms) * 0.3) as u32;
+                gloo_timers::future::TimeoutFuture::new(backoff_ms + jitter).await;
+                backoff_ms = (backoff_ms * 2).min(30_000);
+            }
+        });
+    }
+
+    /// Serves one connection until it drops; true if it got as far as `hello`.
+    async fn run(store: Store, live: Live, socket: WebSocket) -> bool {
+        let (mut sink, mut stream) = socket.split();
+        let (tx, mut outgoing) = futures::channel::mpsc::unbounded::<ClientFrame>();
+        let mut greeted = false;
+        let mut last_heard = js_sys::Date::now();
+        loop {
+            let mut tick = gloo_timers::future::TimeoutFuture::new(PING_EVERY_MS).fuse();
+            futures::select! {
+                incoming = stream.next().fuse() => match incoming {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        last_heard = js_sys::Date::now();
+                        let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else { continue };
+                        if matches!(frame, ServerFrame::Hello { .. }) && !greeted {
+                            greeted = true;
+                            live.outgoing.set_value(Some(tx.clone()));
+                            store.connection.set(Connection::Online);
+                            spawn_local(resync(store, live));
+                        }
+                        dispatch(store, live, frame);
+                    }
+                    Some(Ok(WsMessage::Bytes(_))) => {}
+                    _ => return greeted,
+                },
+                frame = outgoing.next() => {
+                    let Some(frame) = frame else { return greeted };
+                    let Ok(text) = serde_json::to_string(&frame) else { continue };
+                    if sink.send(WsMessage::Text(text)).await.is_err() {
+                        return greeted;
+                    }
+                },
+                () = tick => {
+                    if js_sys::Date::now() - last_heard > SILENCE_LIMIT_MS {
+                        return greeted;
+                    }
+                    let _ = tx.unbounded_send(ClientFrame::Ping);
+                },
+            }
+        }
+    }
+
+    /// Applies one frame from the server to the store.
+    fn dispatch(store: Store, live: Live, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Hello { .. } | ServerFrame::Pong => {}
+            ServerFrame::Ack { client_id, message } => store.acknowledge(&client_id, message),
+            ServerFrame::Message { message } => {
+                let chat_id = message.chat_id;
+                let from_peer = message.sender_id != store.my_id();
+                if !store.receive(message) {
+                    spawn_local(refresh_chats(store));
+                } else if from_peer && store.active.get_untracked() == Some(chat_id) && page_visible() {
+                    live.mark_read(store, chat_id);
+                }
+            }
+            ServerFrame::Read { chat } => store.upsert_chat(chat),
+            ServerFrame::UserJoined { .. } => store.directory_version.update(|v| *v += 1),
+            ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
+            ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
+        }
+    }
+
+    fn page_visible() -> bool {
+        document().visibility_state() == web_sys::VisibilityState::Visible
+    }
+
+    async fn refresh_chats(store: Store) {
+        if let Ok(chats) = my_chats().await {
+            store.chats.set(chats);
+        }
+    }
+
+    /// After a (re)connect: fetch what was missed, then resend what is pending.
+    async fn resync(store: Store, live: Live) {
+        refresh_chats(store).await;
+        let loaded: Vec<(i64, i64)> = store.logs.with_untracked(|logs| {
+            logs.iter().filter(|(_, log)| log.loaded).map(|(id, log)| (*id, log.last_seq())).collect()
+        });
+        for (chat_id, mut after) in loaded {
+            while let Ok(missed) = since(chat_id, after, HISTORY_LIMIT_MAX).await {
+                let count = missed.len() as u64;
+                let Some(newest) = missed.last().map(|m| m.seq) else { break };
+                after = newest;
+                store.logs.update(|logs| logs.entry(chat_id).or_default().merge(missed));
+                if count < HISTORY_LIMIT_MAX {
+                    break;
+                }
+            }
+        }
+        for p in store.pending.get_untracked().into_iter().filter(|p| p.failed.is_none()) {
+            live.send(ClientFrame::Send { chat_id: p.chat_id, client_id: p.client_id, text: p.text });
+        }
+        if let Some(active) = store.active.get_untracked() {
+            live.mark_read(store, active);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `GET /api/v1/ws`: the live connection. A reader and a writer under one `select!`; the
+//! writer drains this socket's bounded queue in the hub.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::ORIGIN;
+use axum::response::{IntoResponse, Response};
+use domain::live::{Outbound, encode};
+use domain::messenger::Messenger;
+use domain::protocol::{ClientFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame};
+use domain::sessions::CurrentSession;
+use domain::{ErrorKind, PublicError};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::http::origin_allowed;
+use crate::rest::{ApiError, Caller};
+use crate::state::AppState;
+
+/// How often the server pings an idle socket.
+const HEARTBEAT: Duration = Duration::from_secs(25);
+/// A socket silent for this long (not even a pong) is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Frames above this size break the connection (tungstenite's own limit); frames between
+/// `MAX_FRAME_BYTES` and this get an error frame and the connection carries on.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// Close code telling the client to reconnect and fetch what it missed.
+const CLOSE_RESYNC: u16 = 4000;
+
+/// Checks the Origin and the session cookie, then upgrades.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
+    // Browsers always send Origin on a WebSocket handshake; a page of another site must not
+    // ride on our cookie (cross-site WebSocket hijacking). Non-browser clients send none.
+    if let Some(origin) = headers.get(ORIGIN)
+        && !origin_allowed(origin.to_str().unwrap_or(""), &state.public_origin, &headers)
+    {
+        return Err(ApiError(PublicError::new(ErrorKind::Forbidden, "bad_origin", "this origin may not connect")));
+    }
+    let Caller(session) = caller?;
+    let messenger = state.ctx.messenger.clone();
+    Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| serve(socket, messenger, session))
+        .into_response())
+}
+
+async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession) {
+    let user_id = session.user.id;
+    let connection = messenger.hub.connect(user_id, session.session_id);
+    let replies = connection.replies.clone();
+    let hello = ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() };
+    let _ = replies.try_send(encode(&hello));
+
+    let (mut sink, mut stream) = socket.split();
+    let closed = connection.closed.clone();
+    let mut frames = connection.frames;
+    let writer = async move {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        loop {
+            tokio::select! {
+                () = closed.cancelled() => {
+                    let close = CloseFrame { code: CLOSE_RESYNC, reason: "reconnect and resync".into() };
+                    let _ = sink.send(WsMessage::Close(Some(close))).await;
+                    break;
+                }
+                frame = frames.recv() => {
+                    let Some(frame) = frame else { break };
+                    if sink.send(WsMessage::Text(frame.as_ref().into())).await.is_err() {
+                        break;
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if sink.send(WsMessage::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    let reader = async {
+        loop {
+            let incoming = match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
+                Ok(Some(Ok(incoming))) => incoming,
+                // Dead peer, broken connection, or the client closed.
+                Err(_) | Ok(None) | Ok(Some(Err(_))) => break,
+            };
+            match incoming {
+                WsMessage::Text(text) => handle(&messenger, &session, &replies, text.as_str()).await,
+                WsMessage::Binary(_) => reply_error(&replies, None, malformed("frames are JSON text, not binary")),
+                WsMessage::Close(_) => break,
+                WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+            }
+        }
+    };
+    tokio::select! {
+        () = writer => {},
+        () = reader => {},
+    }
+    messenger.hub.disconnect(user_id, connection.id);
+}
+
+fn malformed(message: &str) -> PublicError {
+    PublicError::new(ErrorKind::Invalid, "malformed_frame", message)
+}
+
+/// Replies go through the socket's own queue; a full queue means the hub is about to drop
+/// this socket anyway.
+fn reply(replies: &mpsc::Sender<Outbound>, frame: &ServerFrame) {
+    let _ = replies.try_send(encode(frame));
+}
+
+fn reply_error(replies: &mpsc::Sender<Outbound>, client_id: Option<String>, error: PublicError) {
+    reply(replies, &ServerFrame::Error { client_id, error });
+}
+
+async fn handle(messenger: &Messenger, session: &CurrentSession, replies: &mpsc::Sender<Outbound>, text: &str) {
+    if text.len() > MAX_FRAME_BYTES {
+        let message = format!("a frame has at most {MAX_FRAME_BYTES} bytes");
+        return reply_error(replies, None, PublicError::new(ErrorKind::TooLarge, "frame_too_large", message));
+    }
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(e) => return reply_error(replies, None, malformed(&format!("not a frame this server understands: {e}"))),
+    };
+    let me = session.user.id;
+    match frame {
+        ClientFrame::Send { chat_id, client_id, text } => match messenger.send(me, chat_id, &client_id, &text).await {
+            Ok(message) => reply(replies, &ServerFrame::Ack { client_id, message }),
+            Err(e) => reply_error(replies, Some(client_id), domain::report(e)),
+        },
+        ClientFrame::Read { chat_id, seq } => {
+            if let Err(e) = messenger.mark_read(me, chat_id, seq).await {
+                reply_error(replies, None, domain::report(e));
+            }
+        }
+        ClientFrame::Ping => reply(replies, &ServerFrame::Pong),
+    }
+}
