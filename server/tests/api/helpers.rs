@@ -101,11 +101,60 @@ impl TestApp {
 
     /// Registers someone in a fresh browser, asserting success; returns that browser and the user.
     pub async fn register(&self, email: &str, name: &str) -> (Client, Value) {
+        let person = self.person(email, name).await;
+        (person.client, person.user)
+    }
+
+    /// Registers someone and keeps what a test needs to act as them.
+    pub async fn person(&self, email: &str, name: &str) -> Person {
         let client = browser();
         let response = self.register_with(&client, email, name, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::CREATED, "registering {email}");
-        let user = response.json().await.expect("user json");
-        (client, user)
+        let cookie = session_cookie(&response);
+        let user: Value = response.json().await.expect("user json");
+        Person { id: user["id"].as_i64().expect("user id"), user, client, cookie }
+    }
+
+    /// Opens a WebSocket as this person (a new tab).
+    pub async fn socket(&self, person: &Person) -> Socket {
+        let socket = self.socket_with(Some(&person.cookie), None).await.expect("socket opens");
+        socket
+    }
+
+    /// Tries to open a WebSocket with an optional cookie and Origin.
+    pub async fn socket_with(
+        &self,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
+        let mut request = url.into_client_request()?;
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let mut socket = Socket { ws };
+        let hello = socket.next().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        Ok(socket)
+    }
+
+    /// Opens (or finds) the chat between two people, as `me`.
+    pub async fn open_chat(&self, me: &Person, peer_id: i64) -> Value {
+        let response = self.post_json(&me.client, "/api/v1/chats", json!({ "peer_id": peer_id })).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("chat json")
+    }
+
+    /// `GET` as a person, returning the status and JSON body.
+    pub async fn get(&self, me: &Person, path: &str) -> (StatusCode, Value) {
+        let response = me.client.get(self.url(path)).send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
@@ -114,6 +163,67 @@ impl TestApp {
 
     pub async fn me(&self, client: &Client) -> Response {
         client.get(self.url("/api/v1/me")).send().await.expect("request")
+    }
+}
+
+/// Someone registered for a test.
+pub struct Person {
+    pub id: i64,
+    pub user: Value,
+    /// Their browser (cookie jar).
+    pub client: Client,
+    /// `session=...`, for WebSocket handshakes.
+    pub cookie: String,
+}
+
+/// The `session=...` pair from a response that signed someone in.
+pub fn session_cookie(response: &Response) -> String {
+    let header = response.headers()[reqwest::header::SET_COOKIE].to_str().expect("cookie text");
+    header.split(';').next().expect("cookie pair").to_owned()
+}
+
+/// A WebSocket as a client sees it: JSON frames in and out.
+pub struct Socket {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Socket {
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: String) {
+        use futures::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("frame sent");
+    }
+
+    /// The next JSON frame (pings skipped). Fails the test after 10 s of silence.
+    pub async fn next(&mut self) -> Value {
+        self.try_next().await.expect("a frame, not the end of the connection")
+    }
+
+    /// The next JSON frame, or `None` when the server closed the connection.
+    pub async fn try_next(&mut self) -> Option<Value> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a frame within 10 s");
+            match frame {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).expect("JSON frame")),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Closes the connection as a browser would.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
     }
 }
 

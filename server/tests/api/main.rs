@@ -2,4 +2,6 @@
 
 mod accounts;
 mod helpers;
+mod live;
+mod messaging;
 mod operations;
