@@ -41,7 +41,7 @@ check:
 	cargo clippy --all-targets -- -D warnings
 
 unit: clean-test-databases
-	cargo test --workspace --all-features --exclude frontend
+	cargo test -p domain -p app -p server -p migration
 
 ## e2e: the built app in Debian's Chromium
 e2e: build setup-e2e

@@ -43,7 +43,13 @@ impl From<PublicError> for UiError {
 
 #[cfg(feature = "ssr")]
 impl From<domain::DomainError> for UiError {
+    /// Also gives the server function's response the status of the error, so that a
+    /// refused sign-in is a 401 and not a server failure.
     fn from(error: domain::DomainError) -> Self {
-        Self(domain::report(error))
+        let public = domain::report(error);
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(crate::server_context::status_of(public.kind));
+        }
+        Self(public)
     }
 }

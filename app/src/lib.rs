@@ -64,6 +64,12 @@ pub fn App() -> impl IntoView {
         |_| api::auth::me(),
     );
     provide_context(Session { me, login, register, logout });
+    // Marks the page as interactive (browser tests wait for it before clicking).
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/messenger.css" />

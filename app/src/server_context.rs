@@ -1,7 +1,9 @@
 //! What the server hands to server functions (and shares with its REST handlers):
 //! the messenger (database and open sockets) and the session-cookie policy.
 
+use axum::http::StatusCode;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use domain::ErrorKind;
 use domain::messenger::Messenger;
 
 /// The name of the session cookie.
@@ -41,5 +43,19 @@ impl CookiePolicy {
         let mut cookie = self.issue(String::new());
         cookie.make_removal();
         cookie
+    }
+}
+
+/// The HTTP status of each class of error, for every HTTP edge (REST and server functions).
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -3,6 +3,7 @@ import { test, expect } from "@playwright/test";
 test("a person registers, signs out and signs in again", async ({ page }) => {
   const email = `ann-${Date.now()}@example.com`;
   await page.goto("/login");
+  await page.locator("body[data-hydrated]").waitFor();
 
   // Field hints, then a server error next to the field it concerns.
   await page.getByRole("tab", { name: "Create account" }).click();
@@ -32,5 +33,6 @@ test("a person registers, signs out and signs in again", async ({ page }) => {
 
   // The session survives a reload (the cookie, not page state, signs us in).
   await page.reload();
+  await page.locator("body[data-hydrated]").waitFor();
   await expect(page.getByTestId("whoami")).toHaveText("Ann");
 });

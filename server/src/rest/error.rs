@@ -1,5 +1,6 @@
 //! The REST error shape: `{"error": {"code", "message", "fields"}}` with the right status.
 
+use app::server_context::status_of;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -15,20 +16,6 @@ impl ApiError {
     /// A bad request that names no field.
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self(PublicError::new(ErrorKind::Invalid, code, message))
-    }
-}
-
-/// The HTTP status of each class of error.
-pub fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

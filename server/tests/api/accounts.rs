@@ -209,7 +209,7 @@ async fn the_ui_server_functions_sign_in_and_out_with_the_same_rules(backend: Ba
 
     // The same taken-email rule as the REST endpoint, with the field named.
     let again = browser().post(app.url("/_fn/register")).form(&form).send().await.unwrap();
-    assert!(!again.status().is_success());
+    assert_eq!(again.status(), StatusCode::CONFLICT);
     let error: serde_json::Value = again.json().await.unwrap();
     assert_eq!(error["code"], "email_taken");
     assert_eq!(error["fields"]["email"], "an account with this email already exists");

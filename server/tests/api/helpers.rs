@@ -117,8 +117,7 @@ impl TestApp {
 
     /// Opens a WebSocket as this person (a new tab).
     pub async fn socket(&self, person: &Person) -> Socket {
-        let socket = self.socket_with(Some(&person.cookie), None).await.expect("socket opens");
-        socket
+        self.socket_with(Some(&person.cookie), None).await.expect("socket opens")
     }
 
     /// Tries to open a WebSocket with an optional cookie and Origin.

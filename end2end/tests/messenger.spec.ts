@@ -1,0 +1,62 @@
+import { test, expect, type Browser, type Page } from "@playwright/test";
+
+async function signUp(browser: Browser, name: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.locator("body[data-hydrated]").waitFor();
+  await page.getByRole("tab", { name: "Create account" }).click();
+  await page.getByLabel("Email").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
+  await expect(page.getByTestId("whoami")).toHaveText(name);
+  await expect(page.getByTestId("connection")).toHaveText("online");
+  return page;
+}
+
+test("two people chat live; the unread badge appears and clears", async ({ browser }) => {
+  const bob = await signUp(browser, "Bob");
+  const ann = await signUp(browser, "Ann");
+
+  // Ann finds Bob in the directory and writes to him.
+  await ann.getByRole("tab", { name: "People" }).click();
+  await ann.getByRole("searchbox", { name: "Search people" }).fill("Bo");
+  await ann.getByTestId("user-item").filter({ hasText: "Bob" }).click();
+  await expect(ann.getByTestId("chat-title")).toHaveText("Bob");
+  await ann.getByTestId("composer").fill("Hello Bob, <b>this is text</b>");
+  await ann.getByTestId("composer").press("Enter");
+  await expect(ann.getByTestId("message").last()).toContainText("Hello Bob, <b>this is text</b>");
+
+  // Bob sees the chat appear with an unread badge, without reloading.
+  const chat = bob.getByTestId("chat-item").filter({ hasText: "Ann" });
+  await expect(chat.getByTestId("unread")).toHaveText("1");
+  await chat.click();
+  await expect(bob.getByTestId("message").last()).toContainText("Hello Bob, <b>this is text</b>");
+  await expect(chat.getByTestId("unread")).toHaveCount(0);
+
+  // Shift+Enter makes a new line; Enter sends; Ann sees Bob's answer live.
+  await bob.getByTestId("composer").press("H");
+  await bob.getByTestId("composer").press("i");
+  await bob.getByTestId("composer").press("Shift+Enter");
+  await bob.getByTestId("composer").pressSequentially("see https://example.com");
+  await bob.getByTestId("composer").press("Enter");
+  const answer = ann.getByTestId("message").last();
+  await expect(answer).toContainText("Hi\nsee https://example.com");
+  await expect(answer.getByRole("link", { name: "https://example.com" })).toHaveAttribute("rel", "noopener noreferrer");
+});
+
+test("Saved Messages keeps notes to oneself", async ({ browser }) => {
+  const carla = await signUp(browser, "Carla");
+  await carla.getByRole("tab", { name: "People" }).click();
+  await carla.getByTestId("saved-messages").click();
+  await expect(carla.getByTestId("chat-title")).toHaveText("Saved Messages");
+  await carla.getByTestId("composer").fill("buy milk");
+  await carla.getByRole("button", { name: "Send" }).click();
+  await expect(carla.getByTestId("message")).toHaveText(/buy milk/);
+  // It is still there after a reload.
+  await carla.reload();
+  await carla.locator("body[data-hydrated]").waitFor();
+  await carla.getByTestId("chat-item").filter({ hasText: "Saved Messages" }).click();
+  await expect(carla.getByTestId("message")).toHaveText(/buy milk/);
+});
