@@ -45,7 +45,7 @@ pub async fn me() -> Result<Option<User>, UiError> {
     let ctx = edge::context()?;
     match edge::caller(&ctx).await {
         Ok(session) => Ok(Some(session.user)),
-        Err(e) if e.is_unauthenticated() => Ok(None),
-        Err(e) => Err(e),
+        Err(domain::DomainError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }

@@ -29,10 +29,11 @@ pub(crate) mod edge {
         jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
     }
 
-    /// The signed-in caller, or `Unauthenticated`.
-    pub async fn caller(ctx: &ServerContext) -> Result<CurrentSession, UiError> {
+    /// The signed-in caller, or `Unauthenticated`. (A `DomainError`, so that a caller that
+    /// tolerates anonymity does not mark the response as failed.)
+    pub async fn caller(ctx: &ServerContext) -> Result<CurrentSession, DomainError> {
         let token = session_token().await.ok_or(DomainError::Unauthenticated)?;
-        Ok(domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)?)
+        domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)
     }
 
     /// The caller's browser, as it names itself.

@@ -177,10 +177,19 @@ async fn after_a_dropped_socket_the_client_gets_what_it_missed_and_nothing_twice
 
     ann_socket.send(send(&chat["id"], "before", "before the drop")).await;
     let held = bob_socket.next().await["message"]["seq"].as_i64().unwrap();
+    assert_eq!(ann_socket.next().await["type"], "message");
+    assert_eq!(ann_socket.next().await["type"], "ack");
     bob_socket.close().await;
 
     for i in 0..3 {
         ann_socket.send(send(&chat["id"], &format!("while-{i}"), &format!("missed {i}"))).await;
+    }
+    // Ann's first message frame and ack were read above; wait for the three new acks.
+    let mut acks = 0;
+    while acks < 3 {
+        if ann_socket.next().await["type"] == "ack" {
+            acks += 1;
+        }
     }
     // Bob wrote this while offline; his first attempt may or may not have reached the server.
     app.post_json(&bob.client, &path, json!({ "text": "queued offline", "client_id": "bob-q1" })).await;
