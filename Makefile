@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup setup-rust setup-e2e build check unit e2e bench clean-test-databases
+.PHONY: run test setup setup-rust setup-e2e build check unit e2e clean-test-databases
 
 ## run: install what is missing, build, and serve http://127.0.0.1:3000 on SQLite under ./data
 run: build

@@ -16,11 +16,6 @@ impl UiError {
     pub fn field(&self, name: &str) -> Option<String> {
         self.0.field(name).map(str::to_owned)
     }
-
-    /// True when the caller has to sign in (again).
-    pub fn is_unauthenticated(&self) -> bool {
-        self.0.kind == ErrorKind::Unauthenticated
-    }
 }
 
 impl FromServerFnError for UiError {

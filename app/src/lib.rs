@@ -64,6 +64,13 @@ pub fn App() -> impl IntoView {
         |_| api::auth::me(),
     );
     provide_context(Session { me, login, register, logout });
+    // After signing out, start from a fresh page: the live connection and everything the
+    // page held about the account go away with it.
+    Effect::new(move |_| {
+        if logout.version().get() > 0 && matches!(logout.value().get(), Some(Ok(()))) {
+            let _ = window().location().assign("/login");
+        }
+    });
     // Marks the page as interactive (browser tests wait for it before clicking).
     Effect::new(|_| {
         if let Some(body) = document().body() {
