@@ -124,15 +124,16 @@ fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
     let ctx = state.ctx.clone();
+    let provide_ctx = move || leptos::prelude::provide_context(ctx.clone());
     Router::new()
         .nest("/api/v1", rest::routes())
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
-        .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(ctx.clone()), {
+        .leptos_routes_with_context(&state, routes, provide_ctx.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_ctx, app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::check_origin))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -39,7 +39,24 @@ async fn unknown_api_paths_answer_404_in_the_error_shape(backend: Backend) {
     assert_eq!(crate::helpers::error_of(response).await["code"], "not_found");
 }
 
+async fn an_unknown_page_renders_the_not_found_page_without_server_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let page = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.text().await.unwrap().contains("This page does not exist."));
+}
+
+async fn the_page_loads_the_wasm_file_the_build_produces(backend: Backend) {
+    // cargo-leptos writes pkg/messenger.wasm; a server built by plain cargo must ask for
+    // the same file (see .cargo/config.toml).
+    let app = spawn_app(backend).await;
+    let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"href="/pkg/messenger.wasm""#), "{html}");
+}
+
 crate::on_both_backends!(
+    an_unknown_page_renders_the_not_found_page_without_server_errors,
+    the_page_loads_the_wasm_file_the_build_produces,
     health_and_readiness_report_the_database_and_redis,
     the_sign_in_page_is_rendered_on_the_server,
     the_main_page_sends_visitors_without_a_session_to_sign_in,
