@@ -44,11 +44,22 @@ test("two people chat live; the unread badge appears and clears", async ({ brows
   const answer = ann.getByTestId("message").last();
   await expect(answer).toContainText("Hi\nsee https://example.com");
   await expect(answer.getByRole("link", { name: "https://example.com" })).toHaveAttribute("rel", "noopener noreferrer");
+
+  // A draft stays with its chat while Ann looks at another one.
+  await ann.getByTestId("composer").fill("draft for Bob");
+  await ann.getByRole("tab", { name: "People" }).click();
+  await ann.getByTestId("saved-messages").click();
+  await expect(ann.getByTestId("chat-title")).toHaveText("Saved Messages");
+  await expect(ann.getByTestId("composer")).toHaveValue("");
+  await ann.getByTestId("chat-item").filter({ hasText: "Bob" }).click();
+  await expect(ann.getByTestId("composer")).toHaveValue("draft for Bob");
 });
 
 test("Saved Messages keeps notes to oneself", async ({ browser }) => {
   const carla = await signUp(browser, "Carla");
   await carla.getByRole("tab", { name: "People" }).click();
+  await expect(carla.getByRole("button", { name: "Next ›" })).toBeDisabled();
+  await expect(carla.getByText("Page 1 of 1")).toBeVisible();
   await carla.getByTestId("saved-messages").click();
   await expect(carla.getByTestId("chat-title")).toHaveText("Saved Messages");
   await carla.getByTestId("composer").fill("buy milk");

@@ -83,11 +83,11 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                                     }).collect_view()}
                                     {empty.then(|| view! { <li class="empty">"Nobody matches."</li> })}
                                     <li class="pager">
-                                        <button disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>
+                                        <button disabled=move || { page.get() <= 1 } on:click=move |_| page.update(|p| *p -= 1)>
                                             "‹ Previous"
                                         </button>
                                         <span>{move || format!("Page {} of {pages}", page.get())}</span>
-                                        <button disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>
+                                        <button disabled=move || { page.get() >= pages } on:click=move |_| page.update(|p| *p += 1)>
                                             "Next ›"
                                         </button>
                                     </li>
