@@ -23,8 +23,7 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = NewAccount::parse(&body.email, &body.name, &body.password)?;
-    let user = ctx.messenger.register(account).await?;
-    let token = domain::sessions::start(&ctx.messenger.db, user.id, user_agent(&headers)).await?;
+    let (user, token) = ctx.messenger.sign_up(account, user_agent(&headers)).await?;
     Ok((StatusCode::CREATED, jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 
@@ -35,8 +34,7 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = domain::accounts::authenticate(&ctx.messenger.db, &body.email, &body.password).await?;
-    let token = domain::sessions::start(&ctx.messenger.db, user.id, user_agent(&headers)).await?;
+    let (user, token) = ctx.messenger.sign_in(&body.email, &body.password, user_agent(&headers)).await?;
     Ok((jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 
