@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::Session;
+use crate::components::tab::Tab;
 use crate::error::UiError;
 use domain::input;
 
@@ -30,22 +31,8 @@ pub fn AuthPage() -> impl IntoView {
             <section class="auth-card">
                 <h1 class="brand">"Messenger"</h1>
                 <div class="tabs" role="tablist">
-                    <button
-                        role="tab"
-                        class:active=move || mode.get() == Mode::SignIn
-                        aria-selected=move || (mode.get() == Mode::SignIn).to_string()
-                        on:click=move |_| mode.set(Mode::SignIn)
-                    >
-                        "Sign in"
-                    </button>
-                    <button
-                        role="tab"
-                        class:active=move || mode.get() == Mode::Register
-                        aria-selected=move || (mode.get() == Mode::Register).to_string()
-                        on:click=move |_| mode.set(Mode::Register)
-                    >
-                        "Create account"
-                    </button>
+                    <Tab value=Mode::SignIn selected=mode>"Sign in"</Tab>
+                    <Tab value=Mode::Register selected=mode>"Create account"</Tab>
                 </div>
                 <Show when=move || mode.get() == Mode::SignIn fallback=move || view! { <RegisterForm /> }>
                     <SignInForm />

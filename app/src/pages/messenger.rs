@@ -11,6 +11,7 @@ use crate::components::chat_list::ChatList;
 use crate::components::chat_view::ChatView;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::directory::Directory;
+use crate::components::tab::Tab;
 use crate::live::Live;
 use crate::store::Store;
 
@@ -33,7 +34,7 @@ pub fn MessengerPage() -> impl IntoView {
 
 /// Which list the sidebar shows.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
+enum List {
     Chats,
     People,
 }
@@ -46,7 +47,7 @@ fn Messenger(user: User) -> impl IntoView {
     let live = Live::new();
     provide_context(store);
     provide_context(live);
-    let tab = RwSignal::new(Tab::Chats);
+    let tab = RwSignal::new(List::Chats);
     let open_error = RwSignal::new(None::<String>);
 
     let chats = Resource::new(|| (), |_| my_chats());
@@ -60,7 +61,7 @@ fn Messenger(user: User) -> impl IntoView {
 
     let open = Callback::new(move |chat_id: i64| {
         store.active.set(Some(chat_id));
-        tab.set(Tab::Chats);
+        tab.set(List::Chats);
     });
     let pick = Callback::new(move |peer_id: i64| {
         leptos::task::spawn_local(async move {
@@ -92,28 +93,16 @@ fn Messenger(user: User) -> impl IntoView {
                     </ActionForm>
                 </header>
                 <nav class="tabs" role="tablist" aria-label="Lists">
-                    <button
-                        role="tab"
-                        class:active=move || tab.get() == Tab::Chats
-                        aria-selected=move || (tab.get() == Tab::Chats).to_string()
-                        on:click=move |_| tab.set(Tab::Chats)
-                    >
+                    <Tab value=List::Chats selected=tab>
                         "Chats"
                         {move || (total_unread() > 0).then(|| view! { <span class="badge">{total_unread()}</span> })}
-                    </button>
-                    <button
-                        role="tab"
-                        class:active=move || tab.get() == Tab::People
-                        aria-selected=move || (tab.get() == Tab::People).to_string()
-                        on:click=move |_| tab.set(Tab::People)
-                    >
-                        "People"
-                    </button>
+                    </Tab>
+                    <Tab value=List::People selected=tab>"People"</Tab>
                 </nav>
                 <Show when=move || open_error.get().is_some()>
                     <p class="form-error" role="alert">{move || open_error.get()}</p>
                 </Show>
-                <Show when=move || tab.get() == Tab::Chats fallback=move || view! { <Directory on_pick=pick /> }>
+                <Show when=move || tab.get() == List::Chats fallback=move || view! { <Directory on_pick=pick /> }>
                     <Transition fallback=|| view! { <p class="loading">"Loading chats…"</p> }>
                         {move || chats.get().map(|result| match result {
                             Ok(_) => view! { <ChatList on_open=open /> }.into_any(),
