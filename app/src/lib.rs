@@ -48,8 +48,6 @@ pub struct Session {
     pub login: ServerAction<api::auth::Login>,
     /// Registration; its completion refreshes `me`.
     pub register: ServerAction<api::auth::Register>,
-    /// Sign-out; its completion refreshes `me`.
-    pub logout: ServerAction<api::auth::Logout>,
 }
 
 /// The root component: session state and routes.
@@ -58,19 +56,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<api::auth::Login>::new();
     let register = ServerAction::<api::auth::Register>::new();
-    let logout = ServerAction::<api::auth::Logout>::new();
-    let me = Resource::new(
-        move || (login.version().get(), register.version().get(), logout.version().get()),
-        |_| api::auth::me(),
-    );
-    provide_context(Session { me, login, register, logout });
-    // After signing out, start from a fresh page: the live connection and everything the
-    // page held about the account go away with it.
-    Effect::new(move |_| {
-        if logout.version().get() > 0 && matches!(logout.value().get(), Some(Ok(()))) {
-            let _ = window().location().assign("/login");
-        }
-    });
+    let me = Resource::new(move || (login.version().get(), register.version().get()), |_| api::auth::me());
+    provide_context(Session { me, login, register });
     // Marks the page as interactive (browser tests wait for it before clicking).
     Effect::new(|_| {
         if let Some(body) = document().body() {

@@ -20,7 +20,9 @@ test("a person registers, signs out and signs in again", async ({ page }) => {
   await expect(page.getByTestId("whoami")).toHaveText("Ann");
 
   await page.getByRole("button", { name: "Sign out" }).click();
+  // Signing out loads a fresh sign-in page.
   await expect(page).toHaveURL(/\/login$/);
+  await page.locator("body[data-hydrated]").waitFor();
 
   // A wrong password is refused with a message; the right one signs in.
   await page.getByLabel("Email").fill(email);

@@ -60,6 +60,15 @@ test("Saved Messages keeps notes to oneself", async ({ browser }) => {
   await carla.getByRole("tab", { name: "People" }).click();
   await expect(carla.getByRole("button", { name: "Next ›" })).toBeDisabled();
   await expect(carla.getByText("Page 1 of 1")).toBeVisible();
+
+  // Someone who registers now shows up in Carla's directory without a reload.
+  const newcomer = await browser.newContext();
+  const registered = await newcomer.request.post("/api/v1/auth/register", {
+    data: { email: `zed-${Date.now()}@example.com`, name: "Zed Newcomer", password: "correct horse battery" },
+  });
+  expect(registered.status()).toBe(201);
+  await expect(carla.getByTestId("user-item").filter({ hasText: "Zed Newcomer" })).toBeVisible();
+
   await carla.getByTestId("saved-messages").click();
   await expect(carla.getByTestId("chat-title")).toHaveText("Saved Messages");
   await carla.getByTestId("composer").fill("buy milk");

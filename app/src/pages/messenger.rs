@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::Session;
+use crate::api::auth::logout;
 use crate::api::messenger::{my_chats, open_chat};
 use crate::components::chat_list::ChatList;
 use crate::components::chat_view::ChatView;
@@ -41,8 +42,6 @@ enum List {
 
 #[component]
 fn Messenger(user: User) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let logout = session.logout;
     let store = Store::new(user.clone());
     let live = Live::new();
     provide_context(store);
@@ -88,9 +87,7 @@ fn Messenger(user: User) -> impl IntoView {
                     <span class="brand">"Messenger"</span>
                     <ConnectionBadge />
                     <span class="whoami" data-testid="whoami">{user.name.clone()}</span>
-                    <ActionForm action=logout attr:class="signout">
-                        <button type="submit" disabled=logout.pending()>"Sign out"</button>
-                    </ActionForm>
+                    <SignOut />
                 </header>
                 <nav class="tabs" role="tablist" aria-label="Lists">
                     <Tab value=List::Chats selected=tab>
@@ -120,5 +117,38 @@ fn Messenger(user: User) -> impl IntoView {
                 }.into_any(),
             }}
         </div>
+    }
+}
+
+/// Signs out, then starts from a fresh page: the live connection and everything the page
+/// held about the account go away with it.
+#[component]
+fn SignOut() -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let sign_out = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            match logout().await {
+                Ok(()) => {
+                    let _ = window().location().assign("/login");
+                }
+                Err(e) => {
+                    pending.set(false);
+                    failed.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <form class="signout" method="post" action="/_fn/logout" on:submit=sign_out>
+            <button type="submit" disabled=pending title=move || failed.get().unwrap_or_default()>
+                {move || if pending.get() { "Signing out…" } else { "Sign out" }}
+            </button>
+        </form>
+        <Show when=move || failed.get().is_some()>
+            <span class="form-error" role="alert">{move || failed.get()}</span>
+        </Show>
     }
 }
