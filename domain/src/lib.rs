@@ -4,6 +4,8 @@
 //! (`model`, `protocol`, `error`, `input`) always compile, also to WASM; the parts that
 //! touch the database are behind the `ssr` feature.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod input;
 pub mod model;
