@@ -144,7 +144,7 @@ mod browser {
                             store.connection.set(Connection::Online);
                             spawn_local(resync(store, live));
                         }
-                        dispatch(store, live, frame);
+                        dispatch(store, frame);
                     }
                     Some(Ok(WsMessage::Bytes(_))) => {}
                     _ => return greeted,
@@ -167,17 +167,14 @@ mod browser {
     }
 
     /// Applies one frame from the server to the store.
-    fn dispatch(store: Store, live: Live, frame: ServerFrame) {
+    fn dispatch(store: Store, frame: ServerFrame) {
         match frame {
             ServerFrame::Hello { .. } | ServerFrame::Pong => {}
             ServerFrame::Ack { client_id, message } => store.acknowledge(&client_id, message),
+            // The open chat's view marks what arrives there as read.
             ServerFrame::Message { message } => {
-                let chat_id = message.chat_id;
-                let from_peer = message.sender_id != store.my_id();
                 if !store.receive(message) {
                     spawn_local(refresh_chats(store));
-                } else if from_peer && store.active.get_untracked() == Some(chat_id) && page_visible() {
-                    live.mark_read(store, chat_id);
                 }
             }
             ServerFrame::Read { chat } => store.upsert_chat(chat),
@@ -185,10 +182,6 @@ mod browser {
             ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
             ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
         }
-    }
-
-    fn page_visible() -> bool {
-        document().visibility_state() == web_sys::VisibilityState::Visible
     }
 
     async fn refresh_chats(store: Store) {
