@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The browser entry point: hydrates the server-rendered page.
 
 /// Called by the generated JS once the WASM module is loaded.
