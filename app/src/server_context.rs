@@ -49,6 +49,7 @@ impl CookiePolicy {
 /// The HTTP status of each class of error, for every HTTP edge (REST and server functions).
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
+        ErrorKind::Malformed => StatusCode::BAD_REQUEST,
         ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,

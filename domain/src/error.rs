@@ -40,7 +40,9 @@ pub enum DomainError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// Input is malformed or out of range.
+    /// The request itself cannot be read (not JSON, wrong types).
+    Malformed,
+    /// Input is well-formed but out of range.
     Invalid,
     /// Not signed in.
     Unauthenticated,

@@ -72,16 +72,6 @@ impl UserSort {
             _ => None,
         }
     }
-
-    /// The query value of this order.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NameAsc => "name",
-            Self::NameDesc => "-name",
-            Self::CreatedAsc => "created",
-            Self::CreatedDesc => "-created",
-        }
-    }
 }
 
 /// Most users on one directory page.

@@ -71,8 +71,8 @@ pub async fn resolve(db: &Db, token: &str) -> Result<Option<CurrentSession>, Dom
     if session.expires_at <= now || !user.is_active {
         return Ok(None);
     }
+    let session_id = session.id;
     if now - session.last_used_at >= RENEW_EVERY {
-        let id = session.id;
         let mut renewed: session::ActiveModel = session.into();
         renewed.last_used_at = Set(now);
         renewed.expires_at = Set(now + SESSION_TTL);
@@ -82,9 +82,8 @@ pub async fn resolve(db: &Db, token: &str) -> Result<Option<CurrentSession>, Dom
             .filter(user::Column::Id.eq(user.id))
             .exec(db)
             .await?;
-        return Ok(Some(CurrentSession { session_id: id, user: user.into() }));
     }
-    Ok(Some(CurrentSession { session_id: session.id, user: user.into() }))
+    Ok(Some(CurrentSession { session_id, user: user.into() }))
 }
 
 /// Revokes the session a token belongs to; returns its id when there was one.

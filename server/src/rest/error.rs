@@ -13,20 +13,15 @@ use serde_json::json;
 pub struct ApiError(pub PublicError);
 
 impl ApiError {
-    /// A bad request that names no field.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self(PublicError::new(ErrorKind::Invalid, code, message))
+    /// A request that cannot be read (400).
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self(PublicError::new(ErrorKind::Malformed, "malformed_request", message))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self.0.code.as_str() {
-            // Malformed requests (not JSON, wrong types) are 400; well-formed but invalid values are 422.
-            "malformed_request" => StatusCode::BAD_REQUEST,
-            _ => status_of(self.0.kind),
-        };
-        (status, Json(json!({ "error": self.0 }))).into_response()
+        (status_of(self.0.kind), Json(json!({ "error": self.0 }))).into_response()
     }
 }
 
@@ -46,19 +41,19 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => {
                 Self(PublicError::new(ErrorKind::Invalid, "invalid_input", rejection.body_text()))
             }
-            _ => Self::bad_request("malformed_request", rejection.body_text()),
+            _ => Self::malformed(rejection.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::bad_request("malformed_request", rejection.body_text())
+        Self::malformed(rejection.body_text())
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::bad_request("malformed_request", rejection.body_text())
+        Self::malformed(rejection.body_text())
     }
 }
