@@ -7,18 +7,32 @@
 use domain::protocol::ClientFrame;
 use leptos::prelude::*;
 
+use std::collections::HashSet;
+
 use crate::store::{Connection, Pending, Store, new_client_id};
+
+/// At most one read marker per chat goes to the server in this many milliseconds while
+/// messages stream in; the newest one is sent when the interval ends.
+pub const READ_INTERVAL_MS: u32 = 300;
 
 /// The way to put frames on the socket. Empty while offline (and on the server).
 #[derive(Clone, Copy)]
 pub struct Live {
     outgoing: StoredValue<Option<futures::channel::mpsc::UnboundedSender<ClientFrame>>>,
+    /// Chats whose read marker was sent less than [`READ_INTERVAL_MS`] ago.
+    reads_cooling: StoredValue<HashSet<i64>>,
+    /// Chats whose marker moved again meanwhile.
+    reads_owed: StoredValue<HashSet<i64>>,
 }
 
 impl Live {
     /// Not connected yet.
     pub fn new() -> Self {
-        Self { outgoing: StoredValue::new(None) }
+        Self {
+            outgoing: StoredValue::new(None),
+            reads_cooling: StoredValue::new(HashSet::new()),
+            reads_owed: StoredValue::new(HashSet::new()),
+        }
     }
 
     /// Puts a frame on the socket; false when offline.
@@ -51,23 +65,60 @@ impl Live {
         }
     }
 
-    /// Marks a chat read up to its newest message, here at once and on the server.
+    /// Marks a chat read up to its newest message: here at once, on the server at most
+    /// once per [`READ_INTERVAL_MS`] (the newest marker goes when the interval ends).
     pub fn mark_read(&self, store: Store, chat_id: i64) {
-        let mut newest = None;
+        let mut moved = false;
         store.chats.update(|chats| {
             if let Some(chat) = chats.iter_mut().find(|c| c.id == chat_id)
                 && (chat.unread > 0 || chat.last_read_seq < chat.last_seq)
             {
                 chat.unread = 0;
                 chat.last_read_seq = chat.last_seq;
-                newest = Some(chat.last_seq);
+                moved = true;
             }
         });
-        if let Some(seq) = newest {
-            self.send(ClientFrame::Read { chat_id, seq });
+        if moved {
+            self.send_read(store, chat_id);
         }
     }
+
+    fn send_read(&self, store: Store, chat_id: i64) {
+        let cooling = self.reads_cooling.try_update_value(|c| !c.insert(chat_id)).unwrap_or(false);
+        if cooling {
+            self.reads_owed.update_value(|owed| {
+                owed.insert(chat_id);
+            });
+            return;
+        }
+        let seq = store.chats.with_untracked(|chats| chats.iter().find(|c| c.id == chat_id).map(|c| c.last_read_seq));
+        if let Some(seq) = seq {
+            self.send(ClientFrame::Read { chat_id, seq });
+        }
+        let live = *self;
+        after_ms(READ_INTERVAL_MS, move || {
+            live.reads_cooling.update_value(|c| {
+                c.remove(&chat_id);
+            });
+            if live.reads_owed.try_update_value(|owed| owed.remove(&chat_id)).unwrap_or(false) {
+                live.send_read(store, chat_id);
+            }
+        });
+    }
 }
+
+/// Runs `f` once, `ms` milliseconds from now (in the browser; never on the server, where
+/// no socket exists).
+#[cfg(feature = "hydrate")]
+fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
+    leptos::task::spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(ms).await;
+        f();
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn after_ms(_ms: u32, _f: impl FnOnce() + 'static) {}
 
 impl Default for Live {
     fn default() -> Self {
@@ -90,7 +141,7 @@ mod browser {
 
     use super::Live;
     use crate::api::messenger::{my_chats, since};
-    use crate::store::{Connection, Store};
+    use crate::store::{Connection, Received, Store};
 
     /// No frame for this long (not even a pong) means the connection is dead.
     const SILENCE_LIMIT_MS: f64 = 45_000.0;
@@ -170,18 +221,50 @@ mod browser {
     fn dispatch(store: Store, frame: ServerFrame) {
         match frame {
             ServerFrame::Hello { .. } | ServerFrame::Pong => {}
-            ServerFrame::Ack { client_id, message } => store.acknowledge(&client_id, message),
+            ServerFrame::Ack { client_id, message } => {
+                let chat_id = message.chat_id;
+                follow_up(store, chat_id, store.acknowledge(&client_id, message));
+            }
             // The open chat's view marks what arrives there as read.
             ServerFrame::Message { message } => {
-                if !store.receive(message) {
-                    spawn_local(refresh_chats(store));
-                }
+                let chat_id = message.chat_id;
+                follow_up(store, chat_id, store.receive(message));
             }
             ServerFrame::Read { chat } => store.upsert_chat(chat),
             ServerFrame::UserJoined { .. } => store.directory_version.update(|v| *v += 1),
             ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
             ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
         }
+    }
+
+    /// What a received message still needs: the chat list, or the messages before it.
+    fn follow_up(store: Store, chat_id: i64, received: Received) {
+        match received {
+            Received::UnknownChat => spawn_local(refresh_chats(store)),
+            Received::Gap { after, filling: false } => spawn_local(fill_gap(store, chat_id, after)),
+            Received::Gap { filling: true, .. } | Received::Applied => {}
+        }
+    }
+
+    /// Fetches the messages missing before a newer one, then shows them and what was held back.
+    async fn fill_gap(store: Store, chat_id: i64, after: i64) {
+        let missing = fetch_after(chat_id, after).await;
+        store.fill_gap(chat_id, missing);
+    }
+
+    /// Every message after `after`, page by page (the newest page may be partial).
+    async fn fetch_after(chat_id: i64, mut after: i64) -> Vec<domain::model::Message> {
+        let mut all = Vec::new();
+        while let Ok(page) = since(chat_id, after, HISTORY_LIMIT_MAX).await {
+            let full = page.len() as u64 == HISTORY_LIMIT_MAX;
+            let Some(newest) = page.last().map(|m| m.seq) else { break };
+            after = newest;
+            all.extend(page);
+            if !full {
+                break;
+            }
+        }
+        all
     }
 
     async fn refresh_chats(store: Store) {
@@ -196,16 +279,9 @@ mod browser {
         let loaded: Vec<(i64, i64)> = store.logs.with_untracked(|logs| {
             logs.iter().filter(|(_, log)| log.loaded).map(|(id, log)| (*id, log.last_seq())).collect()
         });
-        for (chat_id, mut after) in loaded {
-            while let Ok(missed) = since(chat_id, after, HISTORY_LIMIT_MAX).await {
-                let count = missed.len() as u64;
-                let Some(newest) = missed.last().map(|m| m.seq) else { break };
-                after = newest;
-                store.logs.update(|logs| logs.entry(chat_id).or_default().merge(missed));
-                if count < HISTORY_LIMIT_MAX {
-                    break;
-                }
-            }
+        for (chat_id, after) in loaded {
+            let missed = fetch_after(chat_id, after).await;
+            store.logs.update(|logs| logs.entry(chat_id).or_default().merge(missed));
         }
         for p in store.pending.get_untracked().into_iter().filter(|p| p.failed.is_none()) {
             live.send(ClientFrame::Send { chat_id: p.chat_id, client_id: p.client_id, text: p.text });

@@ -84,6 +84,25 @@ pub struct Store {
     pub connection: RwSignal<Connection>,
     /// Bumped when someone registers, to refresh the directory.
     pub directory_version: RwSignal<u64>,
+    /// Messages held back per chat while the gap before them is being fetched.
+    pub held_back: StoredValue<HashMap<ChatId, Vec<Message>>>,
+}
+
+/// What [`Store::receive`] did with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Shown (or already held).
+    Applied,
+    /// Its chat is not in the list yet: the caller refetches the list.
+    UnknownChat,
+    /// It is more than one past the newest message held: the messages after `after`
+    /// must be fetched first. It was held back and is shown once the gap is filled.
+    Gap {
+        /// The newest seq held in that chat.
+        after: i64,
+        /// True when a fetch for this chat is already under way.
+        filling: bool,
+    },
 }
 
 impl Store {
@@ -99,6 +118,7 @@ impl Store {
             scroll: StoredValue::new(HashMap::new()),
             connection: RwSignal::new(Connection::Connecting),
             directory_version: RwSignal::new(0),
+            held_back: StoredValue::new(HashMap::new()),
         }
     }
 
@@ -107,18 +127,46 @@ impl Store {
         self.me.with_value(|me| me.id)
     }
 
-    /// Replaces or adds a chat summary and keeps the list ordered by activity.
+    /// Adds a chat summary, or merges it into the one held: a summary computed before
+    /// messages that are already here never takes them away (see [`newest_of`]).
     pub fn upsert_chat(&self, chat: ChatSummary) {
         self.chats.update(|chats| {
-            chats.retain(|c| c.id != chat.id);
-            chats.push(chat);
+            match chats.iter_mut().find(|c| c.id == chat.id) {
+                Some(held) => *held = newest_of(held, chat),
+                None => chats.push(chat),
+            }
             sort_by_activity(chats);
         });
     }
 
-    /// A new message arrived (or was acknowledged): add it to the log and the chat list.
-    /// Returns false when its chat is not in the list yet (the caller refetches the list).
-    pub fn receive(&self, message: Message) -> bool {
+    /// A new message arrived (or was acknowledged): add it to the log and the chat list,
+    /// unless messages before it are missing here (see [`Received::Gap`]).
+    pub fn receive(&self, message: Message) -> Received {
+        let chat_id = message.chat_id;
+        let newest_held =
+            self.logs.with_untracked(|logs| logs.get(&chat_id).filter(|l| l.loaded).map(ChatLog::last_seq));
+        if let Some(after) = newest_held.filter(|after| message.seq > after + 1) {
+            let mut filling = false;
+            self.held_back.update_value(|held| {
+                let waiting = held.entry(chat_id).or_default();
+                filling = !waiting.is_empty();
+                waiting.push(message);
+            });
+            return Received::Gap { after, filling };
+        }
+        if self.apply(message) { Received::Applied } else { Received::UnknownChat }
+    }
+
+    /// The missing messages of a gap arrived: shows them, then what was held back.
+    pub fn fill_gap(&self, chat_id: ChatId, missing: Vec<Message>) {
+        let held = self.held_back.try_update_value(|held| held.remove(&chat_id)).flatten().unwrap_or_default();
+        for message in missing.into_iter().chain(held) {
+            self.apply(message);
+        }
+    }
+
+    /// Shows a message in its log and the chat list; false when the chat is not listed.
+    fn apply(&self, message: Message) -> bool {
         let me = self.my_id();
         let chat_id = message.chat_id;
         let open = self.active.get_untracked() == Some(chat_id);
@@ -149,9 +197,9 @@ impl Store {
     }
 
     /// The server confirmed a send: the pending bubble becomes the stored message.
-    pub fn acknowledge(&self, client_id: &str, message: Message) {
+    pub fn acknowledge(&self, client_id: &str, message: Message) -> Received {
         self.pending.update(|p| p.retain(|p| p.client_id != client_id));
-        self.receive(message);
+        self.receive(message)
     }
 
     /// The server refused a send: the pending bubble shows why and offers a retry.
@@ -162,6 +210,33 @@ impl Store {
             }
         });
     }
+}
+
+/// The newer picture of one chat. Summaries travel separately from messages (a read
+/// marker's summary is computed on the server while newer messages are already on their
+/// way), so neither the newest message nor the read marker ever moves back. Where the two
+/// disagree, the unread count is adjusted by the messages one of them has not seen.
+pub fn newest_of(held: &ChatSummary, incoming: ChatSummary) -> ChatSummary {
+    let last_read_seq = held.last_read_seq.max(incoming.last_read_seq);
+    let mut chat = if incoming.last_seq >= held.last_seq {
+        // Read here beyond the incoming marker: those messages (at most) are no longer unread.
+        let read_since = u64::try_from(held.last_read_seq - incoming.last_read_seq).unwrap_or(0);
+        let unread = incoming.unread.saturating_sub(read_since);
+        ChatSummary { unread, ..incoming }
+    } else {
+        let unseen = u64::try_from(held.last_seq - incoming.last_seq).unwrap_or(0);
+        let unread = if incoming.last_read_seq > held.last_read_seq {
+            held.unread.min(incoming.unread + unseen)
+        } else {
+            held.unread
+        };
+        ChatSummary { unread, ..held.clone() }
+    };
+    chat.last_read_seq = last_read_seq;
+    if last_read_seq >= chat.last_seq {
+        chat.unread = 0;
+    }
+    chat
 }
 
 fn sort_by_activity(chats: &mut [ChatSummary]) {
@@ -190,6 +265,32 @@ mod tests {
             text: "hi".into(),
             created_at: chrono::Utc::now(),
         }
+    }
+
+    fn summary(last_seq: i64, last_read_seq: i64, unread: u64) -> ChatSummary {
+        let peer = User {
+            id: 2,
+            email: "bob@example.com".into(),
+            name: "Bob".into(),
+            is_admin: false,
+            created_at: chrono::Utc::now(),
+        };
+        let last_message = (last_seq > 0).then(|| message(last_seq));
+        ChatSummary { id: 1, peer, is_saved_messages: false, last_message, last_seq, last_read_seq, unread }
+    }
+
+    #[test]
+    fn a_stale_read_summary_never_takes_back_newer_messages() {
+        // Held: 7 messages, read up to 3, 4 unread. The server's answer to "read up to 5"
+        // was computed when the chat had 5 messages.
+        let merged = newest_of(&summary(7, 3, 4), summary(5, 5, 0));
+        assert_eq!((merged.last_seq, merged.last_read_seq, merged.unread), (7, 5, 2));
+        assert_eq!(merged.last_message.map(|m| m.seq), Some(7));
+        // A newer summary wins, but an older marker in it does not move the held one back.
+        let merged = newest_of(&summary(7, 7, 0), summary(8, 6, 2));
+        assert_eq!((merged.last_seq, merged.last_read_seq, merged.unread), (8, 7, 1));
+        let merged = newest_of(&summary(7, 7, 0), summary(9, 7, 2));
+        assert_eq!((merged.last_seq, merged.unread), (9, 2));
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum DomainError {
     /// Too many requests in a short time.
     #[error("too many attempts, try again in a minute")]
     RateLimited,
+    /// The server is saving as fast as it can and its queue is full; the same request
+    /// (same client id) can be retried safely in a moment.
+    #[error("the server is busy, try again in a moment")]
+    Busy,
     /// Something broke inside; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -56,6 +60,8 @@ pub enum ErrorKind {
     TooLarge,
     /// Slow down.
     RateLimited,
+    /// Overloaded for a moment; retry.
+    Unavailable,
     /// Our fault.
     Internal,
 }
@@ -107,6 +113,7 @@ impl DomainError {
             Self::AccountDisabled => ErrorKind::Forbidden,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::RateLimited => ErrorKind::RateLimited,
+            Self::Busy => ErrorKind::Unavailable,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -121,6 +128,7 @@ impl DomainError {
             Self::Unauthenticated => "unauthenticated",
             Self::NotFound(_) => "not_found",
             Self::RateLimited => "rate_limited",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal",
         }
     }

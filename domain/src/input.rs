@@ -128,6 +128,63 @@ impl MessageText {
     }
 }
 
+/// Longest client id, in characters.
+pub const CLIENT_ID_MAX: usize = 64;
+
+/// A sender's idempotency key for one message: 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Checks the alphabet and the length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err("a client id contains only letters, digits, '_' and '-'".into());
+        }
+        // ASCII from here on, so bytes are characters.
+        if raw.is_empty() || raw.len() > CLIENT_ID_MAX {
+            return Err(format!("a client id has 1 to {CLIENT_ID_MAX} characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message someone wants to send, with its text and client id parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The chat it goes to (whether the sender may write there is checked when it is stored).
+    pub chat_id: i64,
+    /// The sender's idempotency key.
+    pub client_id: ClientId,
+    /// The trimmed text.
+    pub text: MessageText,
+}
+
+impl NewMessage {
+    /// Parses the client id and the text, reporting both problems at once.
+    pub fn parse(chat_id: i64, client_id: &str, text: &str) -> Result<Self, DomainError> {
+        let mut problems = FieldErrors::new();
+        let client_id = ClientId::parse(client_id).map_err(|e| problems.insert("client_id".into(), e)).ok();
+        let text = match MessageText::parse(text) {
+            Ok(text) => Some(text),
+            Err(DomainError::Invalid(fields)) => {
+                problems.extend(fields);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        match (client_id, text) {
+            (Some(client_id), Some(text)) => Ok(Self { chat_id, client_id, text }),
+            _ => Err(DomainError::Invalid(problems)),
+        }
+    }
+}
+
 /// A valid registration: every field parsed, or every problem reported at once.
 #[derive(Clone, Debug)]
 pub struct NewAccount {
@@ -191,6 +248,24 @@ mod tests {
         assert!(MessageText::parse(" \n ").is_err());
         assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX)).is_ok());
         assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_short_and_plain() {
+        assert!(ClientId::parse("a-Z_09").is_ok());
+        assert!(ClientId::parse(&"x".repeat(CLIENT_ID_MAX)).is_ok());
+        for bad in ["", "a b", "ключ", "a/b"] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(ClientId::parse(&"x".repeat(CLIENT_ID_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn a_new_message_reports_its_client_id_and_text_problems_together() {
+        let Err(DomainError::Invalid(fields)) = NewMessage::parse(1, "no spaces", " ") else {
+            panic!("expected field errors");
+        };
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["client_id", "text"]);
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! The directory, chats and messages, against a fresh database per test, on SQLite and PostgreSQL.
 #![cfg(feature = "ssr")]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Db;
+use domain::bus::LocalBus;
 use domain::directory::{self, DirectoryQuery};
 use domain::error::DomainError;
 use domain::input::NewAccount;
+use domain::input::NewMessage;
+use domain::live::Hub;
+use domain::messages::Sent;
 use domain::model::{ChatSummary, User, UserSort};
+use domain::writer::{Writer, WriterConfig};
 use domain::{accounts, chats, messages};
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database};
@@ -84,7 +90,70 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A writer whose loop is not running yet, so that sends pile up in its queue.
+fn stalled_writer(db: &Db, queue_capacity: usize) -> (Writer, domain::writer::WriterTask) {
+    Writer::new(db.clone(), Arc::new(LocalBus::new(Hub::default())), WriterConfig { queue_capacity, batch_max: 1024 })
+}
+
+async fn a_batch_in_which_some_sends_fail_stores_the_others_in_order(db: Db) {
+    let (ann, bob, chat) = ann_and_bob(&db).await;
+    let saved = chats::open_with(&db, ann.id, ann.id).await.unwrap();
+    let eve = user(&db, "eve@example.com", "Eve").await;
+    let (writer, task) = stalled_writer(&db, 100);
+    let parse = |client_id: &str, chat_id: i64, text: &str| NewMessage::parse(chat_id, client_id, text).unwrap();
+    let sends = vec![
+        writer.send(ann.id, parse("a1", chat.id, "one")),
+        writer.send(ann.id, parse("x1", chat.id + 1000, "to a chat that does not exist")),
+        writer.send(eve.id, parse("e1", chat.id, "to a chat that is not hers")),
+        writer.send(bob.id, parse("b1", chat.id, "two")),
+        writer.send(ann.id, parse("a1", saved.id, "the same client id in another chat")),
+        writer.send(ann.id, parse("s1", saved.id, "a note to self")),
+        writer.send(ann.id, parse("a1", chat.id, "a retry of the first, in the same batch")),
+        writer.send(bob.id, parse("b2", chat.id, "three")),
+    ];
+    let mut all = Box::pin(futures::future::join_all(sends));
+    // The first poll queues every send; then the writer takes them as one batch.
+    assert!(futures::poll!(&mut all).is_pending());
+    tokio::spawn(task.run());
+    let outcomes = all.await;
+
+    let seq_of = |i: usize| outcomes[i].as_ref().map(|sent| (sent.message.seq, sent.created)).ok();
+    assert_eq!(seq_of(0), Some((1, true)));
+    assert!(matches!(outcomes[1], Err(DomainError::NotFound("chat"))));
+    assert!(matches!(outcomes[2], Err(DomainError::NotFound("chat"))));
+    assert_eq!(seq_of(3), Some((2, true)));
+    assert!(matches!(&outcomes[4], Err(DomainError::Invalid(f)) if f.contains_key("client_id")));
+    assert_eq!(seq_of(5), Some((1, true)));
+    assert_eq!(seq_of(6), Some((1, false)), "a repeated client id returns the first message");
+    assert_eq!(seq_of(7), Some((3, true)));
+
+    let history = messages::history(&db, ann.id, chat.id, None, 100).await.unwrap();
+    let texts: Vec<&str> = history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    assert_eq!(chats::summary(&db, ann.id, saved.id).await.unwrap().last_seq, 1);
+}
+
+async fn a_full_queue_refuses_with_busy_and_the_retry_is_stored_once(db: Db) {
+    let (ann, _bob, chat) = ann_and_bob(&db).await;
+    let (writer, task) = stalled_writer(&db, 1);
+    let message = |client_id: &str| NewMessage::parse(chat.id, client_id, "hello").unwrap();
+    let mut first = Box::pin(writer.send(ann.id, message("first")));
+    assert!(futures::poll!(&mut first).is_pending(), "queued");
+    assert!(matches!(writer.send(ann.id, message("second")).await, Err(DomainError::Busy)));
+    assert_eq!(DomainError::Busy.public().code, "busy");
+
+    tokio::spawn(task.run());
+    assert_eq!(first.await.unwrap().message.seq, 1);
+    let retried = writer.send(ann.id, message("second")).await.unwrap();
+    assert_eq!((retried.message.seq, retried.created), (2, true));
+    let again = writer.send(ann.id, message("second")).await.unwrap();
+    assert_eq!((again.message.seq, again.created), (2, false));
+    assert_eq!(messages::history(&db, ann.id, chat.id, None, 100).await.unwrap().len(), 2);
+}
+
 on_both_backends!(
+    a_batch_in_which_some_sends_fail_stores_the_others_in_order,
+    a_full_queue_refuses_with_busy_and_the_retry_is_stored_once,
     one_chat_per_pair_whichever_side_opens_it,
     saved_messages_is_the_chat_with_oneself,
     opening_a_chat_with_an_unknown_or_deactivated_user_is_not_found,
@@ -116,8 +185,15 @@ async fn ann_and_bob(db: &Db) -> (User, User, ChatSummary) {
     (ann, bob, chat)
 }
 
+/// Sends through a writer of its own, as one node would (so concurrent calls are concurrent writers).
+async fn send_message(db: &Db, me: i64, chat_id: i64, client_id: &str, text: &str) -> Result<Sent, DomainError> {
+    let message = NewMessage::parse(chat_id, client_id, text)?;
+    let writer = Writer::spawn(db.clone(), Arc::new(LocalBus::new(Hub::default())), WriterConfig::default());
+    writer.send(me, message).await
+}
+
 async fn send(db: &Db, me: &User, chat_id: i64, client_id: &str, text: &str) -> domain::model::Message {
-    let sent = messages::send(db, me.id, chat_id, client_id, text).await.expect("send");
+    let sent = send_message(db, me.id, chat_id, client_id, text).await.expect("send");
     assert!(sent.created, "{client_id} was stored anew");
     sent.message
 }
@@ -210,7 +286,7 @@ async fn twenty_concurrent_sends_get_seq_1_to_20_without_gaps(db: Db) {
         .map(|i| {
             let db = db.clone();
             let sender = if i % 2 == 0 { ann.id } else { bob.id };
-            tokio::spawn(async move { messages::send(&db, sender, chat.id, &format!("c-{i}"), &format!("m{i}")).await })
+            tokio::spawn(async move { send_message(&db, sender, chat.id, &format!("c-{i}"), &format!("m{i}")).await })
         })
         .collect();
     let mut got = Vec::new();
@@ -234,7 +310,7 @@ async fn twenty_concurrent_sends_get_seq_1_to_20_without_gaps(db: Db) {
 async fn the_same_client_id_twice_stores_once_and_returns_the_first_message(db: Db) {
     let (ann, bob, chat) = ann_and_bob(&db).await;
     let first = send(&db, &ann, chat.id, "same-id", "first").await;
-    let again = messages::send(&db, ann.id, chat.id, "same-id", "second").await.unwrap();
+    let again = send_message(&db, ann.id, chat.id, "same-id", "second").await.unwrap();
     assert!(!again.created);
     assert_eq!(again.message, first);
     assert_eq!(again.message.text, "first");
@@ -247,7 +323,7 @@ async fn the_same_client_id_twice_stores_once_and_returns_the_first_message(db: 
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let db = db.clone();
-            tokio::spawn(async move { messages::send(&db, ann.id, chat.id, "raced", "hello").await })
+            tokio::spawn(async move { send_message(&db, ann.id, chat.id, "raced", "hello").await })
         })
         .collect();
     let mut results = Vec::new();
@@ -261,24 +337,24 @@ async fn the_same_client_id_twice_stores_once_and_returns_the_first_message(db: 
 
     // Reusing it in another chat is refused.
     let saved = chats::open_with(&db, ann.id, ann.id).await.unwrap();
-    assert_invalid(messages::send(&db, ann.id, saved.id, "same-id", "elsewhere").await, "client_id");
+    assert_invalid(send_message(&db, ann.id, saved.id, "same-id", "elsewhere").await, "client_id");
 }
 
 async fn text_and_client_id_are_checked(db: Db) {
     let (ann, _bob, chat) = ann_and_bob(&db).await;
-    assert_invalid(messages::send(&db, ann.id, chat.id, "c1", "  \n\t ").await, "text");
-    assert_invalid(messages::send(&db, ann.id, chat.id, "c2", &"x".repeat(4001)).await, "text");
+    assert_invalid(send_message(&db, ann.id, chat.id, "c1", "  \n\t ").await, "text");
+    assert_invalid(send_message(&db, ann.id, chat.id, "c2", &"x".repeat(4001)).await, "text");
     let longest = send(&db, &ann, chat.id, "c3", &format!("  {}  ", "ж".repeat(4000))).await;
     assert_eq!(longest.text.chars().count(), 4000);
     let trimmed = send(&db, &ann, chat.id, "c4", "  hi there \n").await;
     assert_eq!(trimmed.text, "hi there");
 
     for bad in ["", "has space", "ünïcode", "semi;colon", &"a".repeat(65)] {
-        assert_invalid(messages::send(&db, ann.id, chat.id, bad, "hello").await, "client_id");
+        assert_invalid(send_message(&db, ann.id, chat.id, bad, "hello").await, "client_id");
     }
     send(&db, &ann, chat.id, &"A-z_0".repeat(12), "64 is fine").await;
     // Both problems are reported at once.
-    let Err(DomainError::Invalid(fields)) = messages::send(&db, ann.id, chat.id, "", "").await else {
+    let Err(DomainError::Invalid(fields)) = send_message(&db, ann.id, chat.id, "", "").await else {
         panic!("expected field errors");
     };
     assert_eq!(fields.keys().collect::<Vec<_>>(), ["client_id", "text"]);
@@ -290,7 +366,7 @@ async fn an_outsider_can_neither_send_nor_read_nor_mark_nor_see_the_chat(db: Db)
     let (ann, _bob, chat) = ann_and_bob(&db).await;
     send(&db, &ann, chat.id, "c1", "private").await;
     let eve = user(&db, "eve@example.com", "Eve").await;
-    assert_not_found(messages::send(&db, eve.id, chat.id, "e1", "hi").await, "chat");
+    assert_not_found(send_message(&db, eve.id, chat.id, "e1", "hi").await, "chat");
     assert_not_found(messages::history(&db, eve.id, chat.id, None, 50).await, "chat");
     assert_not_found(messages::since(&db, eve.id, chat.id, 0, 50).await, "chat");
     assert_not_found(chats::mark_read(&db, eve.id, chat.id, 1).await, "chat");
@@ -299,7 +375,7 @@ async fn an_outsider_can_neither_send_nor_read_nor_mark_nor_see_the_chat(db: Db)
     assert!(chats::list(&db, eve.id).await.unwrap().is_empty());
     // A chat that does not exist looks the same.
     let missing = chat.id + 1000;
-    assert_not_found(messages::send(&db, ann.id, missing, "c2", "hi").await, "chat");
+    assert_not_found(send_message(&db, ann.id, missing, "c2", "hi").await, "chat");
     assert_not_found(messages::history(&db, ann.id, missing, None, 50).await, "chat");
     assert_not_found(chats::summary(&db, ann.id, missing).await, "chat");
     assert_not_found(chats::mark_read(&db, ann.id, missing, 1).await, "chat");

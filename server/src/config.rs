@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::http::Uri;
 use domain::input::{Email, Password};
+use domain::writer::WriterConfig;
 
 /// Everything the server can be told.
 #[derive(Clone, Debug)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub log_filter: String,
     /// `LEPTOS_SITE_ROOT`: the built static site (WASM, CSS, public files).
     pub site_root: String,
+    /// `SEND_QUEUE_CAPACITY` (sends waiting for the writer before `busy`) and
+    /// `SEND_BATCH_MAX` (most sends in one transaction).
+    pub writer: WriterConfig,
 }
 
 /// A variable with a value the server cannot use.
@@ -117,6 +121,23 @@ impl Config {
         }
         let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
 
+        let defaults = WriterConfig::default();
+        let count = |var: &'static str, default: usize, max: usize| -> Result<usize, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| bad(var, &format!("a whole number from 1 to {max}"), raw)),
+            }
+        };
+        let writer = WriterConfig {
+            queue_capacity: count("SEND_QUEUE_CAPACITY", defaults.queue_capacity, 1_000_000)?,
+            // 8 columns a row: 4,096 rows stay under SQLite's and PostgreSQL's parameter limits.
+            batch_max: count("SEND_BATCH_MAX", defaults.batch_max, 4_096)?,
+        };
+
         Ok(Self {
             bind,
             database_url,
@@ -128,6 +149,7 @@ impl Config {
             telegram_api_url,
             log_filter,
             site_root,
+            writer,
         })
     }
 
@@ -179,6 +201,8 @@ mod tests {
         assert_eq!(read(&[("ADMIN_PASSWORD", "short")]).unwrap_err().var, "ADMIN_PASSWORD");
         assert_eq!(read(&[("REDIS_URL", "localhost:6379")]).unwrap_err().var, "REDIS_URL");
         assert_eq!(read(&[("TELEGRAM_BOT_TOKEN", "nonsense")]).unwrap_err().var, "TELEGRAM_BOT_TOKEN");
+        assert_eq!(read(&[("SEND_QUEUE_CAPACITY", "0")]).unwrap_err().var, "SEND_QUEUE_CAPACITY");
+        assert_eq!(read(&[("SEND_BATCH_MAX", "5000")]).unwrap_err().var, "SEND_BATCH_MAX");
     }
 
     #[test]

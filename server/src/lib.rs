@@ -20,7 +20,8 @@ use fred::interfaces::ClientLike;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -45,7 +46,7 @@ impl Application {
     /// Connects to the database, applies migrations, makes sure the administrator
     /// exists, and binds the listening socket.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = connect_database(&config.database_url).await?;
+        let (db, writer_db) = connect_database(&config.database_url).await?;
         Migrator::up(&db, None).await.context("applying database migrations")?;
         match domain::accounts::ensure_admin(&db, &config.admin_email, config.admin_password.clone())
             .await
@@ -70,7 +71,10 @@ impl Application {
             .site_addr(config.bind)
             .build();
         let state = AppState {
-            ctx: ServerContext { messenger: Messenger::new(db), cookies: CookiePolicy { secure: config.is_https() } },
+            ctx: ServerContext {
+                messenger: Messenger::new(db, writer_db, config.writer),
+                cookies: CookiePolicy { secure: config.is_https() },
+            },
             leptos,
             redis,
             public_origin: config.public_origin(),
@@ -95,22 +99,38 @@ impl Application {
     }
 }
 
-async fn connect_database(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+/// The request pool and the writer's own connection pool. On SQLite the database runs in
+/// WAL mode (readers never wait for the writer), `synchronous=NORMAL` (durable at each
+/// checkpoint, safe against corruption), with a busy timeout; the writer pool has one
+/// connection, the only one that stores messages.
+async fn connect_database(url: &str) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+    let sqlite = url.starts_with("sqlite:");
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
     }
-    let mut options = ConnectOptions::new(url);
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
-    if url.starts_with("sqlite:") {
-        // One writer at a time anyway; a small pool keeps readers concurrent under WAL.
-        options.max_connections(4);
-    } else {
-        options.max_connections(16);
-    }
-    Database::connect(options).await.with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+    let pool = |max_connections: u32| {
+        let mut options = ConnectOptions::new(url);
+        options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10)).max_connections(max_connections);
+        if sqlite {
+            options.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        }
+        options
+    };
+    let connect = |options: ConnectOptions| async move {
+        Database::connect(options).await.with_context(|| "connecting to the database (DATABASE_URL)".to_string())
+    };
+    // SQLite: a few readers (WAL lets them read while the writer writes) and one writer.
+    let (readers, writers) = if sqlite { (4, 1) } else { (16, 2) };
+    let db = connect(pool(readers)).await?;
+    let writer = connect(pool(writers)).await?;
+    Ok((db, writer))
 }
 
 async fn connect_redis(url: &str) -> anyhow::Result<fred::clients::Client> {

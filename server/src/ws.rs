@@ -8,7 +8,8 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::http::HeaderMap;
 use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
-use domain::live::{Outbound, encode};
+use domain::input::NewMessage;
+use domain::live::{Batch, ConnectionRef, encode};
 use domain::messenger::Messenger;
 use domain::protocol::{ClientFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame};
 use domain::sessions::CurrentSession;
@@ -58,9 +59,10 @@ pub async fn upgrade(
 async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession) {
     let user_id = session.user.id;
     let connection = messenger.hub.connect(user_id, session.session_id);
+    let me = ConnectionRef { user_id, id: connection.id };
     let replies = connection.replies.clone();
     let hello = ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() };
-    let _ = replies.try_send(encode(&hello));
+    reply(&replies, &hello).await;
 
     let (mut sink, mut stream) = socket.split();
     let closed = connection.closed.clone();
@@ -75,9 +77,9 @@ async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession)
                     let _ = sink.send(WsMessage::Close(Some(close))).await;
                     break;
                 }
-                frame = frames.recv() => {
-                    let Some(frame) = frame else { break };
-                    if sink.send(WsMessage::Text(frame.as_ref().into())).await.is_err() {
+                batch = frames.recv() => {
+                    let Some(batch) = batch else { break };
+                    if write_batch(&mut sink, batch).await.is_err() {
                         break;
                     }
                 }
@@ -97,8 +99,10 @@ async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession)
                 Err(_) | Ok(None) | Ok(Some(Err(_))) => break,
             };
             match incoming {
-                WsMessage::Text(text) => handle(&messenger, &session, &replies, text.as_str()).await,
-                WsMessage::Binary(_) => reply_error(&replies, None, malformed("frames are JSON text, not binary")),
+                WsMessage::Text(text) => handle(&messenger, me, &replies, text.as_str()).await,
+                WsMessage::Binary(_) => {
+                    reply_error(&replies, None, malformed("frames are JSON text, not binary")).await
+                }
                 WsMessage::Close(_) => break,
                 WsMessage::Ping(_) | WsMessage::Pong(_) => {}
             }
@@ -111,40 +115,59 @@ async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession)
     messenger.hub.disconnect(user_id, connection.id);
 }
 
+/// Writes a batch of frames and flushes once.
+async fn write_batch(
+    sink: &mut futures::stream::SplitSink<WebSocket, WsMessage>,
+    batch: Batch,
+) -> Result<(), axum::Error> {
+    for frame in batch {
+        sink.feed(WsMessage::Text(frame.as_ref().into())).await?;
+    }
+    sink.flush().await
+}
+
 fn malformed(message: &str) -> PublicError {
     PublicError::new(ErrorKind::Invalid, "malformed_frame", message)
 }
 
-/// Replies go through the socket's own queue; a full queue means the hub is about to drop
-/// this socket anyway.
-fn reply(replies: &mpsc::Sender<Outbound>, frame: &ServerFrame) {
-    let _ = replies.try_send(encode(frame));
+/// Replies go through the socket's own queue. When it is full the reader waits, and so
+/// stops reading the client's frames until the client reads its own.
+async fn reply(replies: &mpsc::Sender<Batch>, frame: &ServerFrame) {
+    let _ = replies.send(vec![encode(frame)]).await;
 }
 
-fn reply_error(replies: &mpsc::Sender<Outbound>, client_id: Option<String>, error: PublicError) {
-    reply(replies, &ServerFrame::Error { client_id, error });
+async fn reply_error(replies: &mpsc::Sender<Batch>, client_id: Option<String>, error: PublicError) {
+    reply(replies, &ServerFrame::Error { client_id, error }).await;
 }
 
-async fn handle(messenger: &Messenger, session: &CurrentSession, replies: &mpsc::Sender<Outbound>, text: &str) {
+/// Handles one frame. A send is only queued here: the writer answers this socket with
+/// `ack` or `error` in order with everything else it receives, so the reader never waits
+/// for a commit and a socket can have many sends in flight.
+async fn handle(messenger: &Messenger, socket: ConnectionRef, replies: &mpsc::Sender<Batch>, text: &str) {
     if text.len() > MAX_FRAME_BYTES {
         let message = format!("a frame has at most {MAX_FRAME_BYTES} bytes");
-        return reply_error(replies, None, PublicError::new(ErrorKind::TooLarge, "frame_too_large", message));
+        return reply_error(replies, None, PublicError::new(ErrorKind::TooLarge, "frame_too_large", message)).await;
     }
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(e) => return reply_error(replies, None, malformed(&format!("not a frame this server understands: {e}"))),
+        Err(e) => {
+            return reply_error(replies, None, malformed(&format!("not a frame this server understands: {e}"))).await;
+        }
     };
-    let me = session.user.id;
+    let me = socket.user_id;
     match frame {
-        ClientFrame::Send { chat_id, client_id, text } => match messenger.send(me, chat_id, &client_id, &text).await {
-            Ok(message) => reply(replies, &ServerFrame::Ack { client_id, message }),
-            Err(e) => reply_error(replies, Some(client_id), domain::report(e)),
-        },
-        ClientFrame::Read { chat_id, seq } => {
-            if let Err(e) = messenger.mark_read(me, chat_id, seq).await {
-                reply_error(replies, None, domain::report(e));
+        ClientFrame::Send { chat_id, client_id, text } => {
+            let queued = NewMessage::parse(chat_id, &client_id, &text)
+                .and_then(|message| messenger.send_from_socket(me, message, socket));
+            if let Err(e) = queued {
+                reply_error(replies, Some(client_id), domain::report(e)).await;
             }
         }
-        ClientFrame::Ping => reply(replies, &ServerFrame::Pong),
+        ClientFrame::Read { chat_id, seq } => {
+            if let Err(e) = messenger.mark_read(me, chat_id, seq).await {
+                reply_error(replies, None, domain::report(e)).await;
+            }
+        }
+        ClientFrame::Ping => reply(replies, &ServerFrame::Pong).await,
     }
 }

@@ -1,6 +1,7 @@
 //! Live delivery on this node: every open socket of every user, each behind a bounded
 //! queue. A socket that cannot keep up is dropped (its client resyncs); the server never
-//! buffers without bound.
+//! buffers without bound. Frames published together (a writer's batch) reach each socket
+//! as one queue item, in the order they were published.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,20 +13,48 @@ use tokio_util::sync::CancellationToken;
 use crate::model::UserId;
 use crate::protocol::ServerFrame;
 
-/// Frames waiting for one socket before it counts as too slow.
+/// Batches of frames waiting for one socket before it counts as too slow.
 pub const QUEUE_CAPACITY: usize = 64;
 
 /// A frame serialized once, shared by every socket it goes to.
 pub type Outbound = Arc<str>;
+
+/// Frames for one socket, to be written in this order.
+pub type Batch = Vec<Outbound>;
+
+/// One connection on this node: whose it is and its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnectionRef {
+    /// The user it was opened by.
+    pub user_id: UserId,
+    /// Its number within this node's hub.
+    pub id: u64,
+}
+
+/// Who a frame goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Every open socket of these users, except one connection (which gets its own frame).
+    Users {
+        /// The users (duplicates are ignored).
+        users: Vec<UserId>,
+        /// A connection to leave out.
+        except: Option<ConnectionRef>,
+    },
+    /// One connection only.
+    Connection(ConnectionRef),
+    /// Every open socket.
+    Everyone,
+}
 
 /// One socket's side of the hub.
 pub struct Connection {
     /// This connection's id within the hub.
     pub id: u64,
     /// Frames to write to the socket, in order.
-    pub frames: mpsc::Receiver<Outbound>,
-    /// Direct replies (acks, errors) into the same queue.
-    pub replies: mpsc::Sender<Outbound>,
+    pub frames: mpsc::Receiver<Batch>,
+    /// Direct replies (pong, frame errors) into the same queue.
+    pub replies: mpsc::Sender<Batch>,
     /// Cancelled when the hub drops the socket (too slow, or its session ended).
     pub closed: CancellationToken,
 }
@@ -33,7 +62,7 @@ pub struct Connection {
 struct Entry {
     id: u64,
     session_id: i64,
-    queue: mpsc::Sender<Outbound>,
+    queue: mpsc::Sender<Batch>,
     closed: CancellationToken,
 }
 
@@ -84,29 +113,65 @@ impl Hub {
     /// Queues a frame for every socket of these users. Sockets whose queue is full are
     /// dropped: their clients reconnect and fetch what they missed.
     pub fn deliver(&self, users: &[UserId], frame: &ServerFrame) {
-        let encoded = encode(frame);
-        let mut sockets = self.sockets();
-        for user in dedup(users) {
-            let Some(entries) = sockets.get_mut(&user) else { continue };
-            entries.retain(|entry| match entry.queue.try_send(encoded.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::info!(user, connection = entry.id, "socket too slow; dropping it");
-                    entry.closed.cancel();
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
-            if entries.is_empty() {
-                sockets.remove(&user);
-            }
-        }
+        self.dispatch(vec![(Audience::Users { users: users.to_vec(), except: None }, encode(frame))]);
     }
 
-    /// Queues a frame for every open socket (someone registered, for example).
-    pub fn deliver_to_everyone(&self, frame: &ServerFrame) {
-        let users: Vec<UserId> = self.sockets().keys().copied().collect();
-        self.deliver(&users, frame);
+    /// Queues frames in order; each socket gets the frames meant for it as one batch, so a
+    /// burst counts once against its queue. Sockets whose queue is full are dropped (their
+    /// clients reconnect and fetch what they missed).
+    pub fn dispatch(&self, frames: Vec<(Audience, Outbound)>) {
+        let mut sockets = self.sockets();
+        let mut batches: HashMap<(UserId, u64), Batch> = HashMap::new();
+        let mut add = |user: UserId, entry: &Entry, frame: &Outbound| {
+            batches.entry((user, entry.id)).or_default().push(frame.clone());
+        };
+        for (audience, frame) in &frames {
+            match audience {
+                Audience::Users { users, except } => {
+                    for user in dedup(users) {
+                        let Some(entries) = sockets.get(&user) else { continue };
+                        for entry in
+                            entries.iter().filter(|e| *except != Some(ConnectionRef { user_id: user, id: e.id }))
+                        {
+                            add(user, entry, frame);
+                        }
+                    }
+                }
+                Audience::Connection(to) => {
+                    if let Some(entry) = sockets.get(&to.user_id).and_then(|es| es.iter().find(|e| e.id == to.id)) {
+                        add(to.user_id, entry, frame);
+                    }
+                }
+                Audience::Everyone => {
+                    for (user, entries) in sockets.iter() {
+                        for entry in entries {
+                            add(*user, entry, frame);
+                        }
+                    }
+                }
+            }
+        }
+        let mut gone: Vec<(UserId, u64)> = Vec::new();
+        for ((user, id), batch) in batches {
+            let Some(entry) = sockets.get(&user).and_then(|es| es.iter().find(|e| e.id == id)) else { continue };
+            match entry.queue.try_send(batch) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::info!(user, connection = id, "socket too slow; dropping it");
+                    entry.closed.cancel();
+                    gone.push((user, id));
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push((user, id)),
+            }
+        }
+        for (user, id) in gone {
+            if let Some(entries) = sockets.get_mut(&user) {
+                entries.retain(|e| e.id != id);
+                if entries.is_empty() {
+                    sockets.remove(&user);
+                }
+            }
+        }
     }
 
     /// Closes every socket opened with a session (it was signed out).
@@ -148,8 +213,8 @@ mod tests {
         let mut b = hub.connect(1, 11);
         let mut other = hub.connect(2, 12);
         hub.deliver(&[1, 1], &ServerFrame::Pong);
-        assert_eq!(&*a.frames.recv().await.unwrap(), r#"{"type":"pong"}"#);
-        assert_eq!(&*b.frames.recv().await.unwrap(), r#"{"type":"pong"}"#);
+        assert_eq!(&*a.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
+        assert_eq!(&*b.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
         assert!(a.frames.try_recv().is_err(), "delivered twice");
         assert!(other.frames.try_recv().is_err(), "delivered to someone else");
     }
@@ -167,6 +232,26 @@ mod tests {
         hub.deliver(&[1], &ServerFrame::Pong);
         assert!(fast.frames.recv().await.is_some());
         assert!(!fast.closed.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn frames_published_together_reach_each_socket_as_one_batch_in_order() {
+        let hub = Hub::default();
+        let mut sender = hub.connect(1, 10);
+        let mut other_tab = hub.connect(1, 11);
+        let mut peer = hub.connect(2, 12);
+        let origin = ConnectionRef { user_id: 1, id: sender.id };
+        let everyone_but_sender = || Audience::Users { users: vec![1, 2], except: Some(origin) };
+        hub.dispatch(vec![
+            (everyone_but_sender(), "m1".into()),
+            (Audience::Connection(origin), "ack1".into()),
+            (everyone_but_sender(), "m2".into()),
+        ]);
+        let texts = |batch: Batch| batch.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        assert_eq!(texts(sender.frames.recv().await.unwrap()), ["ack1"]);
+        assert_eq!(texts(other_tab.frames.recv().await.unwrap()), ["m1", "m2"]);
+        assert_eq!(texts(peer.frames.recv().await.unwrap()), ["m1", "m2"]);
+        assert!(sender.frames.try_recv().is_err() && peer.frames.try_recv().is_err());
     }
 
     #[tokio::test]

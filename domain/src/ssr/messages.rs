@@ -1,155 +1,224 @@
-//! Messages: sending (idempotent, gap-free seq per chat), history and catching up.
+//! Messages: storing batches of sends (idempotent, gap-free seq per chat), history and catching up.
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::Utc;
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 
 use super::entity::{chat, message};
-use super::{Db, chats, is_unique_violation};
-use crate::error::{DomainError, FieldErrors};
-use crate::input::MessageText;
-use crate::model::{HISTORY_LIMIT_MAX, Message};
+use super::{Db, chats};
+use crate::error::DomainError;
+use crate::input::NewMessage;
+use crate::model::{ChatId, HISTORY_LIMIT_MAX, Message, UserId};
 
-/// Longest client id, in characters.
-const CLIENT_ID_MAX: usize = 64;
-
-/// The outcome of [`send`].
+/// The outcome of one send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sent {
     /// The stored message (the first one when the client id was used before).
     pub message: Message,
     /// False when the client id had been used before and nothing new was stored.
     pub created: bool,
-    /// The chat's participants `(user_lo, user_hi)`, to know whom to notify.
+    /// The chat's participants `(user_lo, user_hi)`, to know whom to tell.
     pub participants: (i64, i64),
 }
 
-/// Stores a message from `me` in a chat of theirs; resending with the same `client_id` returns the first one.
-pub async fn send(db: &Db, me: i64, chat_id: i64, client_id: &str, text: &str) -> Result<Sent, DomainError> {
-    let mut problems = FieldErrors::new();
-    if let Err(problem) = check_client_id(client_id) {
-        problems.insert("client_id".into(), problem);
-    }
-    let text = match MessageText::parse(text) {
-        Ok(text) => Some(text),
-        Err(DomainError::Invalid(fields)) => {
-            problems.extend(fields);
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    let Some(text) = text.filter(|_| problems.is_empty()) else {
-        return Err(DomainError::Invalid(problems));
-    };
-    let participants = chats::participants(db, me, chat_id).await?;
-
-    if let Some(sent) = already_sent(db, me, chat_id, client_id, participants).await? {
-        return Ok(sent);
-    }
-    let txn = db.begin().await?;
-    match store(&txn, me, chat_id, client_id, &text, Utc::now()).await {
-        Ok(stored) => {
-            txn.commit().await?;
-            Ok(Sent { message: stored.into(), created: true, participants })
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            if is_unique_violation(&e)
-                && let Some(sent) = already_sent(db, me, chat_id, client_id, participants).await?
-            {
-                // A retry of the same send raced this one, and won.
-                return Ok(sent);
-            }
-            match e {
-                DbErr::RecordNotFound(_) => Err(DomainError::NotFound("chat")),
-                e => Err(e.into()),
-            }
-        }
-    }
+/// What became of one send of a batch before anything is written.
+enum Plan {
+    /// Refused.
+    Refused(DomainError),
+    /// Stored before, under the same client id.
+    Stored(Box<Message>),
+    /// A repeat, within this batch, of the send at this index.
+    SameAs(usize),
+    /// New: it gets a seq and a row.
+    New,
 }
 
-/// Checks a client id: 1 to 64 characters out of `A-Z a-z 0-9 _ -`.
-fn check_client_id(client_id: &str) -> Result<(), String> {
-    if !client_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err("a client id contains only letters, digits, '_' and '-'".into());
+/// Stores a batch of sends in one transaction: `requests[i]` is `(sender, message)`.
+///
+/// Sends whose chat is unknown or not the sender's are refused; a client id the sender
+/// used before returns the first message (or is refused when that was in another chat);
+/// the rest are numbered in the order given, each chat's `last_seq` bumped once for the
+/// whole batch, and inserted with one multi-row statement. The outcomes come back in the
+/// order of the requests. An `Err` means nothing of the batch was stored.
+///
+/// The `UPDATE` of the chats comes before any insert, so it takes the write lock (row
+/// locks on PostgreSQL, the database lock on SQLite) first: concurrent writers queue on it
+/// and each sees the seqs the previous one committed.
+pub(crate) async fn store_batch(
+    db: &Db,
+    participants: &mut HashMap<ChatId, (UserId, UserId)>,
+    requests: &[(UserId, &NewMessage)],
+) -> Result<Vec<Result<Sent, DomainError>>, DbErr> {
+    learn_participants(db, participants, requests.iter().map(|(_, m)| m.chat_id)).await?;
+    let mut plans: Vec<Plan> = requests
+        .iter()
+        .map(|(sender, m)| match participants.get(&m.chat_id) {
+            Some(&(lo, hi)) if lo == *sender || hi == *sender => Plan::New,
+            _ => Plan::Refused(DomainError::NotFound("chat")),
+        })
+        .collect();
+
+    // Read before the transaction, so that its first statement is the UPDATE below. A
+    // client id that another node stores in between makes the insert fail; the writer
+    // then stores each send alone and finds it.
+    let stored = earlier_sends(db, requests, &plans).await?;
+    let mut first_in_batch: HashMap<(UserId, &str), usize> = HashMap::new();
+    for (i, (sender, m)) in requests.iter().enumerate() {
+        if !matches!(plans[i], Plan::New) {
+            continue;
+        }
+        let key = (*sender, m.client_id.as_str());
+        let earlier_chat = match (stored.get(&(*sender, m.client_id.as_str().to_owned())), first_in_batch.get(&key)) {
+            (Some(first), _) => Some((first.chat_id, Plan::Stored(Box::new(first.clone().into())))),
+            (None, Some(&at)) => Some((requests[at].1.chat_id, Plan::SameAs(at))),
+            (None, None) => None,
+        };
+        plans[i] = match earlier_chat {
+            Some((chat_id, plan)) if chat_id == m.chat_id => plan,
+            Some(_) => {
+                Plan::Refused(DomainError::invalid("client_id", "this client_id was already used for another chat"))
+            }
+            None => {
+                first_in_batch.insert(key, i);
+                Plan::New
+            }
+        };
     }
-    // ASCII from here on, so bytes are characters.
-    if client_id.is_empty() || client_id.len() > CLIENT_ID_MAX {
-        return Err(format!("a client id has 1 to {CLIENT_ID_MAX} characters"));
+
+    // Number the new ones: each chat's last_seq moves once, by its count in this batch.
+    let mut counts: BTreeMap<ChatId, i64> = BTreeMap::new();
+    for (i, (_, m)) in requests.iter().enumerate() {
+        if matches!(plans[i], Plan::New) {
+            *counts.entry(m.chat_id).or_default() += 1;
+        }
     }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut next_seq: HashMap<ChatId, i64> = HashMap::new();
+    if !counts.is_empty() {
+        let bump = counts.iter().fold(CaseStatement::new(), |case, (chat_id, n)| {
+            case.case(Expr::col(chat::Column::Id).eq(*chat_id), Expr::val(*n))
+        });
+        let bumped = chat::Entity::update_many()
+            .col_expr(chat::Column::LastSeq, Expr::col(chat::Column::LastSeq).add(bump.finally(Expr::val(0i64))))
+            .col_expr(chat::Column::LastMessageAt, Expr::value(now))
+            .filter(chat::Column::Id.is_in(counts.keys().copied()))
+            .exec_with_returning(&txn)
+            .await?;
+        for chat in bumped {
+            let n = counts.get(&chat.id).copied().unwrap_or(0);
+            next_seq.insert(chat.id, chat.last_seq - n + 1);
+        }
+    }
+    let mut rows = Vec::new();
+    let mut assigned: Vec<i64> = vec![0; requests.len()];
+    for (i, (sender, m)) in requests.iter().enumerate() {
+        if !matches!(plans[i], Plan::New) {
+            continue;
+        }
+        let Some(seq) = next_seq.get_mut(&m.chat_id) else {
+            // The chat vanished between the check and the update: nothing stores it.
+            plans[i] = Plan::Refused(DomainError::NotFound("chat"));
+            continue;
+        };
+        rows.push(message::ActiveModel {
+            chat_id: Set(m.chat_id),
+            seq: Set(*seq),
+            sender_id: Set(*sender),
+            client_id: Set(m.client_id.as_str().to_owned()),
+            body: Set(m.text.as_str().to_owned()),
+            created_at: Set(now),
+            edited_at: Set(None),
+            deleted_at: Set(None),
+            ..Default::default()
+        });
+        assigned[i] = *seq;
+        *seq += 1;
+    }
+    let inserted: HashMap<(ChatId, i64), message::Model> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        message::Entity::insert_many(rows)
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|m| ((m.chat_id, m.seq), m))
+            .collect()
+    };
+    txn.commit().await?;
+
+    // The outcomes, in request order; a new message is found by its (chat, seq).
+    let mut outcomes: Vec<Result<Sent, DomainError>> = Vec::with_capacity(requests.len());
+    for (i, plan) in plans.into_iter().enumerate() {
+        let chat_id = requests[i].1.chat_id;
+        let participants = participants.get(&chat_id).copied().unwrap_or_default();
+        let outcome = match plan {
+            Plan::Refused(error) => Err(error),
+            Plan::Stored(message) => Ok(Sent { message: *message, created: false, participants }),
+            Plan::SameAs(at) => match &outcomes[at] {
+                Ok(first) => Ok(Sent { message: first.message.clone(), created: false, participants }),
+                Err(_) => Err(DomainError::internal("the first send of a repeated client id failed")),
+            },
+            Plan::New => {
+                let seq = assigned[i];
+                inserted
+                    .get(&(chat_id, seq))
+                    .map(|m| Sent { message: m.clone().into(), created: true, participants })
+                    .ok_or_else(|| DomainError::internal(format!("message {chat_id}/{seq} was not returned")))
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// Makes sure `participants` knows every chat among `chat_ids` that exists, in one query.
+async fn learn_participants(
+    db: &Db,
+    participants: &mut HashMap<ChatId, (UserId, UserId)>,
+    chat_ids: impl Iterator<Item = ChatId>,
+) -> Result<(), DbErr> {
+    let unknown: BTreeSet<ChatId> = chat_ids.filter(|id| !participants.contains_key(id)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<(i64, i64, i64)> = chat::Entity::find()
+        .select_only()
+        .columns([chat::Column::Id, chat::Column::UserLo, chat::Column::UserHi])
+        .filter(chat::Column::Id.is_in(unknown))
+        .into_tuple()
+        .all(db)
+        .await?;
+    participants.extend(found.into_iter().map(|(id, lo, hi)| (id, (lo, hi))));
     Ok(())
 }
 
-/// The earlier message `me` sent with this client id, if any.
-async fn already_sent(
+/// Messages stored earlier under the client ids of the sends still planned as new, in
+/// one query, by `(sender, client id)`.
+async fn earlier_sends(
     db: &Db,
-    me: i64,
-    chat_id: i64,
-    client_id: &str,
-    participants: (i64, i64),
-) -> Result<Option<Sent>, DomainError> {
-    let found = message::Entity::find()
-        .filter(message::Column::SenderId.eq(me))
-        .filter(message::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?;
-    match found {
-        None => Ok(None),
-        Some(first) if first.chat_id == chat_id => {
-            Ok(Some(Sent { message: first.into(), created: false, participants }))
-        }
-        Some(_) => Err(DomainError::invalid("client_id", "this client_id was already used for another chat")),
+    requests: &[(UserId, &NewMessage)],
+    plans: &[Plan],
+) -> Result<HashMap<(UserId, String), message::Model>, DbErr> {
+    let candidates = || {
+        requests.iter().zip(plans).filter(|(_, plan)| matches!(plan, Plan::New)).map(|((sender, m), _)| (*sender, m))
+    };
+    let senders: BTreeSet<UserId> = candidates().map(|(s, _)| s).collect();
+    if senders.is_empty() {
+        return Ok(HashMap::new());
     }
-}
-
-/// The transactional part of a send: takes the chat's next seq and inserts the message.
-///
-/// The `UPDATE` comes first so that it takes the write lock (the row lock on PostgreSQL,
-/// the database lock on SQLite) before anything is read: concurrent senders queue on it and
-/// each sees the seq the previous one committed. Several sends may share one transaction,
-/// but a failed statement aborts a PostgreSQL transaction, so a batching caller should check
-/// client ids first (or wrap each call in a savepoint, `txn.begin()`).
-/// A missing chat is `DbErr::RecordNotFound`; a reused client id is a unique violation.
-async fn store(
-    txn: &DatabaseTransaction,
-    sender_id: i64,
-    chat_id: i64,
-    client_id: &str,
-    text: &MessageText,
-    now: DateTime<Utc>,
-) -> Result<message::Model, DbErr> {
-    let bumped = chat::Entity::update_many()
-        .col_expr(chat::Column::LastSeq, Expr::col(chat::Column::LastSeq).add(1))
-        .col_expr(chat::Column::LastMessageAt, Expr::value(now))
-        .filter(chat::Column::Id.eq(chat_id))
-        .exec(txn)
-        .await?;
-    if bumped.rows_affected == 0 {
-        return Err(DbErr::RecordNotFound(format!("chat {chat_id}")));
-    }
-    let seq: i64 = chat::Entity::find_by_id(chat_id)
-        .select_only()
-        .column(chat::Column::LastSeq)
-        .into_tuple()
-        .one(txn)
+    let client_ids: BTreeSet<&str> = candidates().map(|(_, m)| m.client_id.as_str()).collect();
+    // Senders and client ids separately (a superset of the pairs); callers look up exact pairs.
+    Ok(message::Entity::find()
+        .filter(message::Column::SenderId.is_in(senders))
+        .filter(message::Column::ClientId.is_in(client_ids))
+        .all(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("chat {chat_id}")))?;
-    message::ActiveModel {
-        chat_id: Set(chat_id),
-        seq: Set(seq),
-        sender_id: Set(sender_id),
-        client_id: Set(client_id.to_owned()),
-        body: Set(text.as_str().to_owned()),
-        created_at: Set(now),
-        edited_at: Set(None),
-        deleted_at: Set(None),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await
+        .into_iter()
+        .map(|m| ((m.sender_id, m.client_id.clone()), m))
+        .collect())
 }
 
 /// Up to `limit` messages before `before_seq` (or the newest ones), oldest first.

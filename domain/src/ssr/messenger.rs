@@ -1,18 +1,20 @@
 //! The messenger as the edges see it: each call does its domain work, and after the
-//! commit tells the affected users' open sockets. REST handlers, server functions and
-//! the WebSocket handler all call these, so the rules and the fan-out live in one place.
+//! commit tells the affected users' open sockets through the bus. REST handlers, server
+//! functions and the WebSocket handler all call these, so the rules and the fan-out live
+//! in one place. Sends go through the node's one writer (group commit).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::live::Hub;
-use super::{Db, accounts, chats, directory, messages, sessions};
+use super::bus::{Bus, Event, LocalBus};
+use super::live::{ConnectionRef, Hub};
+use super::writer::{Writer, WriterConfig};
+use super::{Db, accounts, chats, directory, sessions};
 use crate::error::DomainError;
-use crate::input::NewAccount;
+use crate::input::{NewAccount, NewMessage};
 use crate::model::{ChatSummary, Message, User, UserPage};
-use crate::protocol::ServerFrame;
 
 /// Sign-in attempts allowed per email address: a burst of this many, then one more
 /// every 60/N seconds.
@@ -20,21 +22,29 @@ const SIGN_IN_ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Forget idle rate-limit entries once this many addresses are tracked.
 const SIGN_IN_KEYS_KEPT: usize = 10_000;
 
-/// The database plus this node's open sockets. Cheap to clone.
+/// The database, the message writer, the bus and this node's open sockets. Cheap to clone.
 #[derive(Clone)]
 pub struct Messenger {
     /// The database.
     pub db: Db,
     /// Open sockets on this node.
     pub hub: Hub,
+    bus: Arc<dyn Bus>,
+    writer: Writer,
     sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl Messenger {
-    /// A messenger over a database, with no sockets yet.
-    pub fn new(db: Db) -> Self {
+    /// A messenger over a database, with no sockets yet. Its writer stores messages
+    /// through `writer_db` (on SQLite, a pool of one connection: the only writer) and runs
+    /// on the current Tokio runtime.
+    pub fn new(db: Db, writer_db: Db, config: WriterConfig) -> Self {
+        let hub = Hub::default();
+        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let writer = Writer::spawn(writer_db, bus.clone(), config);
         let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        Self { db, hub: Hub::default(), sign_in_attempts: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))) }
+        let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
+        Self { db, hub, bus, writer, sign_in_attempts }
     }
 
     /// Creates an account and signs it in (returns the session token); everyone online
@@ -42,7 +52,7 @@ impl Messenger {
     pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
         let user = accounts::register(&self.db, account).await?;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
-        self.hub.deliver_to_everyone(&ServerFrame::UserJoined { user: user.clone() });
+        self.bus.publish(vec![Event::UserJoined { user: user.clone() }]);
         Ok((user, token))
     }
 
@@ -69,7 +79,7 @@ impl Messenger {
     /// Ends a session and closes the sockets it opened.
     pub async fn sign_out(&self, token: &str) -> Result<(), DomainError> {
         if let Some(session_id) = sessions::revoke(&self.db, token).await? {
-            self.hub.close_session(session_id);
+            self.bus.publish(vec![Event::SessionEnded { session_id }]);
         }
         Ok(())
     }
@@ -80,20 +90,21 @@ impl Messenger {
     }
 
     /// Stores a message (once per client_id) and delivers it to both participants'
-    /// sockets, every tab and device.
-    pub async fn send(&self, me: i64, chat_id: i64, client_id: &str, text: &str) -> Result<Message, DomainError> {
-        let sent = messages::send(&self.db, me, chat_id, client_id, text).await?;
-        if sent.created {
-            let (lo, hi) = sent.participants;
-            self.hub.deliver(&[lo, hi], &ServerFrame::Message { message: sent.message.clone() });
-        }
-        Ok(sent.message)
+    /// sockets, every tab and device; returns it once it is stored.
+    pub async fn send(&self, me: i64, message: NewMessage) -> Result<Message, DomainError> {
+        Ok(self.writer.send(me, message).await?.message)
+    }
+
+    /// Queues a message sent on a socket; that socket hears `ack` or `error` in order with
+    /// the frames it receives. `Busy` when the writer's queue is full.
+    pub fn send_from_socket(&self, me: i64, message: NewMessage, socket: ConnectionRef) -> Result<(), DomainError> {
+        self.writer.submit(me, message, socket)
     }
 
     /// Moves my read marker; my other tabs update their unread counts.
     pub async fn mark_read(&self, me: i64, chat_id: i64, seq: i64) -> Result<ChatSummary, DomainError> {
         let chat = chats::mark_read(&self.db, me, chat_id, seq).await?;
-        self.hub.deliver(&[me], &ServerFrame::Read { chat: chat.clone() });
+        self.bus.publish(vec![Event::ReadMoved { user_id: me, chat: chat.clone() }]);
         Ok(chat)
     }
 }

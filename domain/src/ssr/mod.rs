@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod bus;
 pub mod chats;
 pub mod directory;
 pub mod entity;
@@ -7,6 +8,7 @@ pub mod messages;
 pub mod messenger;
 pub mod passwords;
 pub mod sessions;
+pub mod writer;
 
 /// The database handle every domain call takes.
 pub use sea_orm::DatabaseConnection as Db;
@@ -35,7 +37,12 @@ pub(crate) fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
 
 /// Turns an error into what a client may see, logging internal causes (which clients never see).
 pub fn report(error: DomainError) -> crate::error::PublicError {
-    if let DomainError::Internal(cause) = &error {
+    report_ref(&error)
+}
+
+/// [`report`] for an error that is still needed afterwards.
+pub fn report_ref(error: &DomainError) -> crate::error::PublicError {
+    if let DomainError::Internal(cause) = error {
         tracing::error!(%cause, "request failed");
     }
     error.public()

@@ -3,7 +3,8 @@
 use app::server_context::status_of;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{DomainError, ErrorKind, PublicError};
 use serde_json::json;
@@ -21,7 +22,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (status_of(self.0.kind), Json(json!({ "error": self.0 }))).into_response()
+        let retry_after = matches!(self.0.kind, ErrorKind::Unavailable | ErrorKind::RateLimited);
+        let mut response = (status_of(self.0.kind), Json(json!({ "error": self.0 }))).into_response();
+        if retry_after {
+            // Seconds; the send queue drains within one, and the sign-in limit refills one attempt in six.
+            let seconds = if self.0.kind == ErrorKind::Unavailable { "1" } else { "6" };
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use domain::directory::DirectoryQuery;
+use domain::input::NewMessage;
 use domain::model::{ChatSummary, Message, OpenChatRequest, ReadRequest, SendRequest, UserPage, UserSort};
 use serde::Deserialize;
 
@@ -102,7 +103,8 @@ pub async fn send(
     ApiPath(chat_id): ApiPath<i64>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let message = ctx.messenger.send(me.user.id, chat_id, &body.client_id, &body.text).await?;
+    let message = NewMessage::parse(chat_id, &body.client_id, &body.text)?;
+    let message = ctx.messenger.send(me.user.id, message).await?;
     Ok((StatusCode::CREATED, ApiJson(message)))
 }
 

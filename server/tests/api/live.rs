@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, Socket, spawn_app, spawn_app_with};
 
 fn send(chat_id: &Value, client_id: &str, text: &str) -> Value {
     json!({ "type": "send", "chat_id": chat_id, "client_id": client_id, "text": text })
@@ -21,19 +21,14 @@ async fn a_message_reaches_every_tab_of_both_people_in_order(backend: Backend) {
     for (i, text) in ["first", "second", "third"].iter().enumerate() {
         ann_tab1.send(send(&chat["id"], &format!("m{i}"), text)).await;
     }
-    // The sending tab gets each message and its ack; order within the socket is kept.
+    // The sending tab gets each message as its ack, in order.
     let mut acks = Vec::new();
-    let mut seen = Vec::new();
-    while acks.len() < 3 || seen.len() < 3 {
+    for _ in 0..3 {
         let frame = ann_tab1.next().await;
-        match frame["type"].as_str().unwrap() {
-            "ack" => acks.push(frame["client_id"].as_str().unwrap().to_owned()),
-            "message" => seen.push(frame["message"]["seq"].as_i64().unwrap()),
-            other => panic!("unexpected {other}: {frame}"),
-        }
+        assert_eq!(frame["type"], "ack", "{frame}");
+        acks.push((frame["client_id"].as_str().unwrap().to_owned(), frame["message"]["seq"].as_i64().unwrap()));
     }
-    assert_eq!(acks, ["m0", "m1", "m2"]);
-    assert_eq!(seen, [1, 2, 3]);
+    assert_eq!(acks, [("m0".into(), 1), ("m1".into(), 2), ("m2".into(), 3)]);
     for socket in [&mut ann_tab2, &mut bob_phone] {
         let texts: Vec<Value> = [socket.next().await, socket.next().await, socket.next().await]
             .into_iter()
@@ -52,9 +47,7 @@ async fn a_send_retried_with_the_same_client_id_is_acked_with_the_first_message(
     let mut bob_socket = app.socket(&bob).await;
 
     ann_socket.send(send(&chat["id"], "retry-me", "hello")).await;
-    let first = ann_socket.next().await; // message to all tabs
     let ack = ann_socket.next().await;
-    assert_eq!(first["type"], "message");
     assert_eq!(ack["type"], "ack");
     ann_socket.send(send(&chat["id"], "retry-me", "hello")).await;
     let again = ann_socket.next().await;
@@ -93,7 +86,8 @@ async fn malformed_and_oversized_frames_get_an_error_and_everyone_carries_on(bac
 
     // Still connected, still working.
     socket.send(send(&chat["id"], "ok", "still here")).await;
-    assert_eq!(socket.next().await["message"]["text"], "still here");
+    let ack = socket.next().await;
+    assert_eq!((&ack["type"], &ack["message"]["text"]), (&json!("ack"), &json!("still here")));
 }
 
 async fn strangers_cannot_send_to_or_read_a_chat_over_the_socket(backend: Backend) {
@@ -177,19 +171,14 @@ async fn after_a_dropped_socket_the_client_gets_what_it_missed_and_nothing_twice
 
     ann_socket.send(send(&chat["id"], "before", "before the drop")).await;
     let held = bob_socket.next().await["message"]["seq"].as_i64().unwrap();
-    assert_eq!(ann_socket.next().await["type"], "message");
     assert_eq!(ann_socket.next().await["type"], "ack");
     bob_socket.close().await;
 
     for i in 0..3 {
         ann_socket.send(send(&chat["id"], &format!("while-{i}"), &format!("missed {i}"))).await;
     }
-    // Ann's first message frame and ack were read above; wait for the three new acks.
-    let mut acks = 0;
-    while acks < 3 {
-        if ann_socket.next().await["type"] == "ack" {
-            acks += 1;
-        }
+    for _ in 0..3 {
+        assert_eq!(ann_socket.next().await["type"], "ack");
     }
     // Bob wrote this while offline; his first attempt may or may not have reached the server.
     app.post_json(&bob.client, &path, json!({ "text": "queued offline", "client_id": "bob-q1" })).await;
@@ -208,7 +197,125 @@ async fn after_a_dropped_socket_the_client_gets_what_it_missed_and_nothing_twice
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
 }
 
+/// Reads `socket` until it holds `count` messages of the chat (its own sends arrive as
+/// acks); returns their seqs in arrival order and the client ids it got acks for.
+async fn read_messages(socket: &mut Socket, count: usize) -> (Vec<i64>, Vec<String>) {
+    let (mut seqs, mut acked) = (Vec::new(), Vec::new());
+    while seqs.len() < count {
+        let frame = socket.next().await;
+        match frame["type"].as_str() {
+            Some("message") => seqs.push(frame["message"]["seq"].as_i64().unwrap()),
+            Some("ack") => {
+                seqs.push(frame["message"]["seq"].as_i64().unwrap());
+                acked.push(frame["client_id"].as_str().unwrap().to_owned());
+            }
+            _ => panic!("unexpected frame {frame}"),
+        }
+    }
+    (seqs, acked)
+}
+
+async fn two_hundred_concurrent_sends_from_two_people_in_two_tabs_reach_every_socket_in_seq_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let chat = app.open_chat(&ann, bob.id).await;
+    let mut tabs = [app.socket(&ann).await, app.socket(&ann).await, app.socket(&bob).await, app.socket(&bob).await];
+
+    // 45 sends from each of the four tabs without waiting for acks, and 20 over REST from
+    // Bob's third device, all at once.
+    for (t, tab) in tabs.iter_mut().enumerate() {
+        for i in 0..45 {
+            tab.send(send(&chat["id"], &format!("tab{t}-{i}"), &format!("tab {t} says {i}"))).await;
+        }
+    }
+    let path = format!("/api/v1/chats/{}/messages", chat["id"]);
+    let rest_sends = (0..20).map(|i| {
+        let body = json!({ "text": format!("rest {i}"), "client_id": format!("rest-{i}") });
+        app.post_json(&bob.client, &path, body)
+    });
+    let (statuses, reads) = tokio::join!(
+        futures::future::join_all(rest_sends),
+        futures::future::join_all(tabs.iter_mut().map(|tab| read_messages(tab, 200)))
+    );
+    assert!(statuses.iter().all(|r| r.status() == StatusCode::CREATED));
+    for (t, (seqs, acked)) in reads.into_iter().enumerate() {
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "tab {t} saw the messages in seq order, no gaps");
+        let mine: Vec<String> = (0..45).map(|i| format!("tab{t}-{i}")).collect();
+        assert_eq!(acked, mine, "tab {t} got an ack for each of its sends, in order");
+    }
+    let (_, history) = app.get(&ann, &format!("{path}?after_seq=0&limit=100")).await;
+    assert_eq!(history.as_array().unwrap().len(), 100);
+    let (_, rest) = app.get(&ann, &format!("{path}?after_seq=100&limit=100")).await;
+    assert_eq!(rest.as_array().unwrap().last().unwrap()["seq"], 200, "stored once each");
+}
+
+async fn messages_sent_just_before_the_socket_closes_still_reach_the_peer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let chat = app.open_chat(&ann, bob.id).await;
+    let mut bob_socket = app.socket(&bob).await;
+    let mut ann_socket = app.socket(&ann).await;
+    for i in 0..30 {
+        ann_socket.send(send(&chat["id"], &format!("last-{i}"), &format!("parting words {i}"))).await;
+    }
+    drop(ann_socket); // the connection goes away without waiting for a single ack
+
+    let (seqs, _) = read_messages(&mut bob_socket, 30).await;
+    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+    let (_, history) = app.get(&bob, &format!("/api/v1/chats/{}/messages", chat["id"])).await;
+    assert_eq!(history.as_array().unwrap().len(), 30);
+}
+
+async fn a_full_send_queue_answers_busy_and_a_retry_is_stored_once(backend: Backend) {
+    // A queue of one send, one send per transaction: a burst overflows it.
+    let app = spawn_app_with(backend, &[("SEND_QUEUE_CAPACITY", "1"), ("SEND_BATCH_MAX", "1")]).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let chat = app.open_chat(&ann, bob.id).await;
+    let mut ann_socket = app.socket(&ann).await;
+    let mut bob_socket = app.socket(&bob).await;
+    for i in 0..100 {
+        ann_socket.send(send(&chat["id"], &format!("b{i}"), &format!("burst {i}"))).await;
+    }
+    let mut busy = Vec::new();
+    let mut acked = 0;
+    while acked + busy.len() < 100 {
+        let frame = ann_socket.next().await;
+        match frame["type"].as_str() {
+            Some("ack") => acked += 1,
+            Some("error") => {
+                assert_eq!(frame["error"]["code"], "busy", "{frame}");
+                busy.push(frame["client_id"].as_str().unwrap().to_owned());
+            }
+            _ => panic!("unexpected frame {frame}"),
+        }
+    }
+    assert!(!busy.is_empty(), "a queue of one overflowed");
+    // The client retries the refused sends with the same ids, one at a time.
+    for client_id in &busy {
+        let i = client_id.trim_start_matches('b');
+        ann_socket.send(send(&chat["id"], client_id, &format!("burst {i}"))).await;
+        let ack = ann_socket.next().await;
+        assert_eq!((&ack["type"], &ack["client_id"]), (&json!("ack"), &json!(client_id)));
+    }
+    let (seqs, _) = read_messages(&mut bob_socket, 100).await;
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+    let path = format!("/api/v1/chats/{}/messages?after_seq=0&limit=100", chat["id"]);
+    let (_, history) = app.get(&bob, &path).await;
+    let mut texts: Vec<String> =
+        history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
+    texts.sort();
+    let mut expected: Vec<String> = (0..100).map(|i| format!("burst {i}")).collect();
+    expected.sort();
+    assert_eq!(texts, expected, "every message stored exactly once");
+}
+
 crate::on_both_backends!(
+    two_hundred_concurrent_sends_from_two_people_in_two_tabs_reach_every_socket_in_seq_order,
+    messages_sent_just_before_the_socket_closes_still_reach_the_peer,
+    a_full_send_queue_answers_busy_and_a_retry_is_stored_once,
     a_message_reaches_every_tab_of_both_people_in_order,
     a_send_retried_with_the_same_client_id_is_acked_with_the_first_message,
     malformed_and_oversized_frames_get_an_error_and_everyone_carries_on,

@@ -1,0 +1,119 @@
+//! What happened, told to every open socket that should know. The writer and the
+//! messenger publish here after their commit; nothing else reaches into the hub. Today the
+//! bus is this node's hub ([`LocalBus`]); a bus between nodes implements the same trait.
+
+use crate::error::PublicError;
+use crate::model::{ChatSummary, Message, User, UserId};
+use crate::protocol::ServerFrame;
+
+use super::live::{Audience, ConnectionRef, Hub, Outbound, encode};
+
+/// Something the open sockets must hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A new message was stored. Both participants' sockets get it; the sending
+    /// connection, when there is one, gets it as its `ack` instead.
+    MessageStored {
+        /// The stored message.
+        message: Message,
+        /// The chat's two participants.
+        participants: (UserId, UserId),
+        /// The socket the send came from.
+        origin: Option<ConnectionRef>,
+    },
+    /// A socket's send was answered without storing anything new (a retry of a stored
+    /// message): only that socket hears, with an `ack` of the first message.
+    Resent {
+        /// The message stored the first time.
+        message: Message,
+        /// The socket the retry came from.
+        origin: ConnectionRef,
+    },
+    /// A socket's send was refused: only that socket hears.
+    SendFailed {
+        /// The refused send's client id.
+        client_id: String,
+        /// Why.
+        error: PublicError,
+        /// The socket the send came from.
+        origin: ConnectionRef,
+    },
+    /// A user's read marker moved: their other tabs update the unread count.
+    ReadMoved {
+        /// Whose marker.
+        user_id: UserId,
+        /// The chat as they now see it.
+        chat: ChatSummary,
+    },
+    /// Someone registered: everyone's directory grows.
+    UserJoined {
+        /// The newcomer.
+        user: User,
+    },
+    /// A session was signed out: its sockets close.
+    SessionEnded {
+        /// The ended session.
+        session_id: i64,
+    },
+}
+
+/// Where events are published.
+pub trait Bus: Send + Sync {
+    /// Tells the affected sockets, in order. Never waits on a slow socket.
+    fn publish(&self, events: Vec<Event>);
+}
+
+/// The in-process bus: this node's sockets only.
+#[derive(Clone)]
+pub struct LocalBus {
+    hub: Hub,
+}
+
+impl LocalBus {
+    /// A bus that delivers to this hub's sockets.
+    pub fn new(hub: Hub) -> Self {
+        Self { hub }
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, events: Vec<Event>) {
+        let mut frames: Vec<(Audience, Outbound)> = Vec::with_capacity(events.len() * 2);
+        for event in events {
+            match event {
+                Event::MessageStored { message, participants: (lo, hi), origin } => {
+                    let users = vec![lo, hi];
+                    if let Some(origin) = origin {
+                        let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message: message.clone() };
+                        frames.push((Audience::Connection(origin), encode(&ack)));
+                    }
+                    frames.push((Audience::Users { users, except: origin }, encode(&ServerFrame::Message { message })));
+                }
+                Event::Resent { message, origin } => {
+                    let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message };
+                    frames.push((Audience::Connection(origin), encode(&ack)));
+                }
+                Event::SendFailed { client_id, error, origin } => {
+                    let frame = ServerFrame::Error { client_id: Some(client_id), error };
+                    frames.push((Audience::Connection(origin), encode(&frame)));
+                }
+                Event::ReadMoved { user_id, chat } => {
+                    let users = vec![user_id];
+                    frames.push((Audience::Users { users, except: None }, encode(&ServerFrame::Read { chat })));
+                }
+                Event::UserJoined { user } => {
+                    frames.push((Audience::Everyone, encode(&ServerFrame::UserJoined { user })));
+                }
+                Event::SessionEnded { session_id } => {
+                    if !frames.is_empty() {
+                        self.hub.dispatch(std::mem::take(&mut frames));
+                    }
+                    self.hub.close_session(session_id);
+                }
+            }
+        }
+        if !frames.is_empty() {
+            self.hub.dispatch(frames);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The one writer of messages on this node. Every send (socket, REST, server function) is
+//! queued here; the writer takes every send waiting at that moment, stores them in one
+//! transaction (group commit), then publishes the stored messages in seq order and answers
+//! each caller. Once queued, a send no longer depends on its caller: a closed socket or a
+//! dropped request does not stop it from being stored and delivered.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::bus::{Bus, Event};
+use super::live::ConnectionRef;
+use super::messages::{self, Sent};
+use super::{Db, is_unique_violation};
+use crate::error::DomainError;
+use crate::input::NewMessage;
+use crate::model::{ChatId, UserId};
+
+/// How the writer is sized.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterConfig {
+    /// Sends that may wait for the writer; one more is refused as `busy`.
+    pub queue_capacity: usize,
+    /// Most sends stored in one transaction.
+    pub batch_max: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { queue_capacity: 16_384, batch_max: 1_024 }
+    }
+}
+
+/// Chats whose participants the writer keeps in mind (participants never change); the
+/// map is emptied when it grows past this.
+const PARTICIPANTS_KEPT: usize = 100_000;
+
+/// A send waiting for the writer.
+struct Job {
+    sender: UserId,
+    message: NewMessage,
+    /// The socket it came from: it hears the outcome through the bus.
+    origin: Option<ConnectionRef>,
+    /// A caller waiting for the outcome (REST, server functions).
+    reply: Option<oneshot::Sender<Result<Sent, DomainError>>>,
+}
+
+/// The way into the writer's queue. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+/// The writer's loop, not yet running (see [`Writer::new`]).
+pub struct WriterTask {
+    db: Db,
+    bus: Arc<dyn Bus>,
+    jobs: mpsc::Receiver<Job>,
+    batch_max: usize,
+    participants: HashMap<ChatId, (UserId, UserId)>,
+}
+
+impl Writer {
+    /// A writer and its loop; the loop does nothing until it is run (`tokio::spawn(task.run())`).
+    pub fn new(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> (Self, WriterTask) {
+        let (queue, jobs) = mpsc::channel(config.queue_capacity.max(1));
+        let task = WriterTask { db, bus, jobs, batch_max: config.batch_max.max(1), participants: HashMap::new() };
+        (Self { queue }, task)
+    }
+
+    /// A writer whose loop runs on the current Tokio runtime until every handle is dropped.
+    pub fn spawn(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> Self {
+        let (writer, task) = Self::new(db, bus, config);
+        tokio::spawn(task.run());
+        writer
+    }
+
+    /// Stores a message and returns it once it is committed and published (the first one
+    /// again for a repeated client id). `Busy` when the queue is full: nothing was stored,
+    /// and the same send can be retried.
+    pub async fn send(&self, sender: UserId, message: NewMessage) -> Result<Sent, DomainError> {
+        let (reply, outcome) = oneshot::channel();
+        self.enqueue(Job { sender, message, origin: None, reply: Some(reply) })?;
+        outcome.await.map_err(|_| DomainError::internal("the message writer stopped"))?
+    }
+
+    /// Queues a send from a socket; the socket hears the outcome (`ack` or `error`) in
+    /// order with the messages it receives. `Busy` when the queue is full.
+    pub fn submit(&self, sender: UserId, message: NewMessage, origin: ConnectionRef) -> Result<(), DomainError> {
+        self.enqueue(Job { sender, message, origin: Some(origin), reply: None })
+    }
+
+    fn enqueue(&self, job: Job) -> Result<(), DomainError> {
+        self.queue.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => DomainError::Busy,
+            mpsc::error::TrySendError::Closed(_) => DomainError::internal("the message writer stopped"),
+        })
+    }
+}
+
+impl WriterTask {
+    /// Stores batches until every [`Writer`] handle is gone and the queue is empty.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.batch_max);
+        while self.jobs.recv_many(&mut batch, self.batch_max).await > 0 {
+            self.commit(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    async fn commit(&mut self, jobs: Vec<Job>) {
+        let requests: Vec<(UserId, &NewMessage)> = jobs.iter().map(|j| (j.sender, &j.message)).collect();
+        let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                // Something unforeseen (a client id stored by another node a moment ago, a
+                // lost connection): nothing was stored; store each send on its own, so one
+                // cannot sink the rest.
+                if !is_unique_violation(&error) {
+                    tracing::warn!(%error, sends = requests.len(), "a batch failed; storing its sends one by one");
+                }
+                let mut outcomes = Vec::with_capacity(requests.len());
+                for request in &requests {
+                    outcomes.push(self.store_alone(*request).await);
+                }
+                outcomes
+            }
+        };
+        if self.participants.len() > PARTICIPANTS_KEPT {
+            self.participants.clear();
+        }
+        drop(requests);
+
+        let events = jobs.iter().zip(&outcomes).filter_map(|(job, outcome)| event_of(job, outcome)).collect();
+        self.bus.publish(events);
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            if let Some(reply) = job.reply {
+                // The caller may have gone away; the message is stored and delivered all the same.
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+
+    /// Stores one send in a transaction of its own. A client id that another writer
+    /// stored meanwhile fails the first attempt; the second finds that message.
+    async fn store_alone(&mut self, request: (UserId, &NewMessage)) -> Result<Sent, DomainError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match messages::store_batch(&self.db, &mut self.participants, &[request]).await {
+                Ok(mut outcomes) => {
+                    return outcomes.pop().unwrap_or_else(|| Err(DomainError::internal("a send had no outcome")));
+                }
+                Err(error) if attempts < 2 && is_unique_violation(&error) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// What the sockets hear about one send.
+fn event_of(job: &Job, outcome: &Result<Sent, DomainError>) -> Option<Event> {
+    match outcome {
+        Ok(sent) if sent.created => Some(Event::MessageStored {
+            message: sent.message.clone(),
+            participants: sent.participants,
+            origin: job.origin,
+        }),
+        Ok(sent) => job.origin.map(|origin| Event::Resent { message: sent.message.clone(), origin }),
+        Err(error) => job.origin.map(|origin| Event::SendFailed {
+            client_id: job.message.client_id.as_str().to_owned(),
+            error: super::report_ref(error),
+            origin,
+        }),
+    }
+}
