@@ -14,6 +14,7 @@ use app::server_context::{CookiePolicy, ServerContext};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use domain::accounts::AdminBootstrap;
 use domain::messenger::Messenger;
 use fred::interfaces::ClientLike;
@@ -95,7 +96,14 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes the requests under way.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        // Frames are small and latency matters: no Nagle delay (it stalls a socket's second
+        // small write until the client's delayed ACK, tens of milliseconds).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await
     }
 }
 

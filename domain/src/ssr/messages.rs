@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 
 use super::entity::{chat, message};
 use super::{Db, chats};
@@ -112,7 +114,7 @@ pub(crate) async fn store_batch(
             next_seq.insert(chat.id, chat.last_seq - n + 1);
         }
     }
-    let mut rows = Vec::new();
+    let mut rows: Vec<(usize, message::ActiveModel)> = Vec::new();
     let mut assigned: Vec<i64> = vec![0; requests.len()];
     for (i, (sender, m)) in requests.iter().enumerate() {
         if !matches!(plans[i], Plan::New) {
@@ -123,30 +125,29 @@ pub(crate) async fn store_batch(
             plans[i] = Plan::Refused(DomainError::NotFound("chat"));
             continue;
         };
-        rows.push(message::ActiveModel {
-            chat_id: Set(m.chat_id),
-            seq: Set(*seq),
-            sender_id: Set(*sender),
-            client_id: Set(m.client_id.as_str().to_owned()),
-            body: Set(m.text.as_str().to_owned()),
-            created_at: Set(now),
-            edited_at: Set(None),
-            deleted_at: Set(None),
-            ..Default::default()
-        });
+        let size = m.text.as_str().len() + m.client_id.as_str().len() + ROW_OVERHEAD;
+        rows.push((
+            size,
+            message::ActiveModel {
+                chat_id: Set(m.chat_id),
+                seq: Set(*seq),
+                sender_id: Set(*sender),
+                client_id: Set(m.client_id.as_str().to_owned()),
+                body: Set(m.text.as_str().to_owned()),
+                created_at: Set(now),
+                edited_at: Set(None),
+                deleted_at: Set(None),
+                ..Default::default()
+            },
+        ));
         assigned[i] = *seq;
         *seq += 1;
     }
-    let inserted: HashMap<(ChatId, i64), message::Model> = if rows.is_empty() {
-        HashMap::new()
-    } else {
-        message::Entity::insert_many(rows)
-            .exec_with_returning(&txn)
-            .await?
-            .into_iter()
-            .map(|m| ((m.chat_id, m.seq), m))
-            .collect()
-    };
+    let mut inserted: HashMap<(ChatId, i64), message::Model> = HashMap::with_capacity(rows.len());
+    for chunk in chunks_of_size(rows, INSERT_BYTES_MAX) {
+        let stored = message::Entity::insert_many(chunk).exec_with_returning(&txn).await?;
+        inserted.extend(stored.into_iter().map(|m| ((m.chat_id, m.seq), m)));
+    }
     txn.commit().await?;
 
     // The outcomes, in request order; a new message is found by its (chat, seq).
@@ -174,6 +175,36 @@ pub(crate) async fn store_batch(
     Ok(outcomes)
 }
 
+/// Bytes of parameters beyond the text and the client id in one inserted row, roughly.
+const ROW_OVERHEAD: usize = 96;
+
+/// Most bytes of parameters in one `INSERT`. The PostgreSQL driver (sqlx 0.9.0) leaves
+/// Nagle's algorithm on: a statement that does not fit the socket's send buffer in one
+/// write (16 KiB until the kernel grows it) sends its tail only after the server's
+/// delayed ACK, 40 ms later. Smaller statements go out at once, so a batch is inserted
+/// in statements of at most this size.
+const INSERT_BYTES_MAX: usize = 12 * 1024;
+
+/// Splits `(size, item)` pairs into runs whose sizes add up to at most `max` (an item
+/// larger than `max` gets a run of its own).
+fn chunks_of_size<T>(items: Vec<(usize, T)>, max: usize) -> Vec<Vec<T>> {
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut current: Vec<T> = Vec::new();
+    let mut current_size = 0;
+    for (size, item) in items {
+        if !current.is_empty() && current_size + size > max {
+            chunks.push(std::mem::take(&mut current));
+            current_size = 0;
+        }
+        current_size += size;
+        current.push(item);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
 /// Makes sure `participants` knows every chat among `chat_ids` that exists, in one query.
 async fn learn_participants(
     db: &Db,
@@ -195,30 +226,42 @@ async fn learn_participants(
     Ok(())
 }
 
-/// Messages stored earlier under the client ids of the sends still planned as new, in
-/// one query, by `(sender, client id)`.
+/// Client ids looked up in one query: at most 64 characters each, so a statement stays
+/// under [`INSERT_BYTES_MAX`].
+const LOOKUP_IDS_MAX: usize = 128;
+
+/// Messages stored earlier under the client ids of the sends still planned as new, by
+/// `(sender, client id)`: one query per [`LOOKUP_IDS_MAX`] sends.
 async fn earlier_sends(
     db: &Db,
     requests: &[(UserId, &NewMessage)],
     plans: &[Plan],
 ) -> Result<HashMap<(UserId, String), message::Model>, DbErr> {
-    let candidates = || {
-        requests.iter().zip(plans).filter(|(_, plan)| matches!(plan, Plan::New)).map(|((sender, m), _)| (*sender, m))
-    };
-    let senders: BTreeSet<UserId> = candidates().map(|(s, _)| s).collect();
-    if senders.is_empty() {
-        return Ok(HashMap::new());
+    let candidates: Vec<(UserId, &str)> = requests
+        .iter()
+        .zip(plans)
+        .filter(|(_, plan)| matches!(plan, Plan::New))
+        .map(|((sender, m), _)| (*sender, m.client_id.as_str()))
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in candidates.chunks(LOOKUP_IDS_MAX) {
+        let mut by_sender: BTreeMap<UserId, BTreeSet<&str>> = BTreeMap::new();
+        for (sender, client_id) in chunk {
+            by_sender.entry(*sender).or_default().insert(client_id);
+        }
+        // One condition per sender, so that both databases look the pairs up in the
+        // (sender_id, client_id) index rather than scanning each sender's messages.
+        let pairs = by_sender.into_iter().fold(Condition::any(), |any, (sender, client_ids)| {
+            any.add(
+                Condition::all()
+                    .add(message::Column::SenderId.eq(sender))
+                    .add(message::Column::ClientId.is_in(client_ids)),
+            )
+        });
+        let stored = message::Entity::find().filter(pairs).all(db).await?;
+        found.extend(stored.into_iter().map(|m| ((m.sender_id, m.client_id.clone()), m)));
     }
-    let client_ids: BTreeSet<&str> = candidates().map(|(_, m)| m.client_id.as_str()).collect();
-    // Senders and client ids separately (a superset of the pairs); callers look up exact pairs.
-    Ok(message::Entity::find()
-        .filter(message::Column::SenderId.is_in(senders))
-        .filter(message::Column::ClientId.is_in(client_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| ((m.sender_id, m.client_id.clone()), m))
-        .collect())
+    Ok(found)
 }
 
 /// Up to `limit` messages before `before_seq` (or the newest ones), oldest first.
@@ -262,5 +305,17 @@ fn check_limit(limit: u64) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::invalid("limit", format!("a page has at least 1 and at most {HISTORY_LIMIT_MAX} messages")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks_of_size;
+
+    #[test]
+    fn inserts_are_split_by_size_and_keep_their_order() {
+        let items = vec![(10, 'a'), (10, 'b'), (15, 'c'), (40, 'd'), (1, 'e')];
+        assert_eq!(chunks_of_size(items, 30), [vec!['a', 'b'], vec!['c'], vec!['d'], vec!['e']]);
+        assert!(chunks_of_size(Vec::<(usize, char)>::new(), 30).is_empty());
     }
 }

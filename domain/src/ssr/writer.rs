@@ -109,6 +109,7 @@ impl WriterTask {
     }
 
     async fn commit(&mut self, jobs: Vec<Job>) {
+        let started = std::time::Instant::now();
         let requests: Vec<(UserId, &NewMessage)> = jobs.iter().map(|j| (j.sender, &j.message)).collect();
         let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests).await {
             Ok(outcomes) => outcomes,
@@ -131,8 +132,15 @@ impl WriterTask {
         }
         drop(requests);
 
+        let stored = started.elapsed();
         let events = jobs.iter().zip(&outcomes).filter_map(|(job, outcome)| event_of(job, outcome)).collect();
         self.bus.publish(events);
+        tracing::debug!(
+            sends = jobs.len(),
+            stored_us = stored.as_micros(),
+            published_us = started.elapsed().as_micros(),
+            "batch"
+        );
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
             if let Some(reply) = job.reply {
                 // The caller may have gone away; the message is stored and delivered all the same.
