@@ -92,7 +92,11 @@ macro_rules! on_both_backends {
 
 /// A writer whose loop is not running yet, so that sends pile up in its queue.
 fn stalled_writer(db: &Db, queue_capacity: usize) -> (Writer, domain::writer::WriterTask) {
-    Writer::new(db.clone(), Arc::new(LocalBus::new(Hub::default())), WriterConfig { queue_capacity, batch_max: 1024 })
+    Writer::new(
+        db.clone(),
+        Arc::new(LocalBus::new(Hub::default())),
+        WriterConfig { queue_capacity, batch_max: 1024, lanes: 1 },
+    )
 }
 
 async fn a_batch_in_which_some_sends_fail_stores_the_others_in_order(db: Db) {

@@ -30,8 +30,9 @@ pub struct Config {
     pub log_filter: String,
     /// `LEPTOS_SITE_ROOT`: the built static site (WASM, CSS, public files).
     pub site_root: String,
-    /// `SEND_QUEUE_CAPACITY` (sends waiting for the writer before `busy`) and
-    /// `SEND_BATCH_MAX` (most sends in one transaction).
+    /// `SEND_QUEUE_CAPACITY` (sends waiting for the writer before `busy`),
+    /// `SEND_BATCH_MAX` (most sends in one transaction) and `SEND_LANES` (writer tasks
+    /// storing in parallel on PostgreSQL; SQLite always has one).
     pub writer: WriterConfig,
 }
 
@@ -46,6 +47,9 @@ pub struct ConfigError {
     /// What it was.
     pub got: String,
 }
+
+/// Writer lanes on PostgreSQL unless `SEND_LANES` says otherwise.
+pub const DEFAULT_LANES_POSTGRES: usize = 2;
 
 /// The default database: a SQLite file under ./data.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/messenger.db?mode=rwc";
@@ -136,6 +140,7 @@ impl Config {
             queue_capacity: count("SEND_QUEUE_CAPACITY", defaults.queue_capacity, 1_000_000)?,
             // 8 columns a row: 4,096 rows stay under SQLite's and PostgreSQL's parameter limits.
             batch_max: count("SEND_BATCH_MAX", defaults.batch_max, 4_096)?,
+            lanes: count("SEND_LANES", DEFAULT_LANES_POSTGRES, 16)?,
         };
 
         Ok(Self {

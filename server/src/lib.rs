@@ -47,7 +47,12 @@ impl Application {
     /// Connects to the database, applies migrations, makes sure the administrator
     /// exists, and binds the listening socket.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (db, writer_db) = connect_database(&config.database_url).await?;
+        let mut writer = config.writer;
+        if config.database_url.starts_with("sqlite:") {
+            // SQLite has one writer connection: one lane.
+            writer.lanes = 1;
+        }
+        let (db, writer_db) = connect_database(&config.database_url, writer.lanes).await?;
         Migrator::up(&db, None).await.context("applying database migrations")?;
         match domain::accounts::ensure_admin(&db, &config.admin_email, config.admin_password.clone())
             .await
@@ -73,7 +78,7 @@ impl Application {
             .build();
         let state = AppState {
             ctx: ServerContext {
-                messenger: Messenger::new(db, writer_db, config.writer),
+                messenger: Messenger::new(db, writer_db, writer),
                 cookies: CookiePolicy { secure: config.is_https() },
             },
             leptos,
@@ -110,8 +115,8 @@ impl Application {
 /// The request pool and the writer's own connection pool. On SQLite the database runs in
 /// WAL mode (readers never wait for the writer), `synchronous=NORMAL` (durable at each
 /// checkpoint, safe against corruption), with a busy timeout; the writer pool has one
-/// connection, the only one that stores messages.
-async fn connect_database(url: &str) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+/// connection, the only one that stores messages; on PostgreSQL it has one per lane.
+async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     let sqlite = url.starts_with("sqlite:");
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let file = path.split('?').next().unwrap_or_default();
@@ -135,7 +140,7 @@ async fn connect_database(url: &str) -> anyhow::Result<(DatabaseConnection, Data
         Database::connect(options).await.with_context(|| "connecting to the database (DATABASE_URL)".to_string())
     };
     // SQLite: a few readers (WAL lets them read while the writer writes) and one writer.
-    let (readers, writers) = if sqlite { (4, 1) } else { (16, 2) };
+    let (readers, writers) = if sqlite { (4, 1) } else { (16, u32::try_from(lanes).unwrap_or(1)) };
     let db = connect(pool(readers)).await?;
     let writer = connect(pool(writers)).await?;
     Ok((db, writer))

@@ -3,6 +3,11 @@
 //! transaction (group commit), then publishes the stored messages in seq order and answers
 //! each caller. Once queued, a send no longer depends on its caller: a closed socket or a
 //! dropped request does not stop it from being stored and delivered.
+//!
+//! The writer may run several lanes, each a task with its own queue and transaction, and
+//! every chat always in the same lane (by its id): a chat's messages are still stored and
+//! published in order by one task, while the lanes overlap their round trips to the
+//! database. SQLite, which has one writer connection, runs one lane.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +29,14 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
     /// Most sends stored in one transaction.
     pub batch_max: usize,
+    /// Lanes (tasks storing in parallel, each chat always in the same one); the queue
+    /// capacity is shared out between them.
+    pub lanes: usize,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { queue_capacity: 16_384, batch_max: 1_024 }
+        Self { queue_capacity: 16_384, batch_max: 1_024, lanes: 1 }
     }
 }
 
@@ -46,14 +54,19 @@ struct Job {
     reply: Option<oneshot::Sender<Result<Sent, DomainError>>>,
 }
 
-/// The way into the writer's queue. Cheap to clone.
+/// The way into the writer's queues. Cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    lanes: Arc<[mpsc::Sender<Job>]>,
 }
 
-/// The writer's loop, not yet running (see [`Writer::new`]).
+/// The writer's loops, not yet running (see [`Writer::new`]).
 pub struct WriterTask {
+    lanes: Vec<Lane>,
+}
+
+/// One lane: a queue and the task that stores what it holds.
+struct Lane {
     db: Db,
     bus: Arc<dyn Bus>,
     jobs: mpsc::Receiver<Job>,
@@ -64,15 +77,30 @@ pub struct WriterTask {
 impl Writer {
     /// A writer and its loop; the loop does nothing until it is run (`tokio::spawn(task.run())`).
     pub fn new(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> (Self, WriterTask) {
-        let (queue, jobs) = mpsc::channel(config.queue_capacity.max(1));
-        let task = WriterTask { db, bus, jobs, batch_max: config.batch_max.max(1), participants: HashMap::new() };
-        (Self { queue }, task)
+        let lanes = config.lanes.max(1);
+        let capacity = (config.queue_capacity / lanes).max(1);
+        let (queues, tasks): (Vec<_>, Vec<_>) = (0..lanes)
+            .map(|_| {
+                let (queue, jobs) = mpsc::channel(capacity);
+                let lane = Lane {
+                    db: db.clone(),
+                    bus: bus.clone(),
+                    jobs,
+                    batch_max: config.batch_max.max(1),
+                    participants: HashMap::new(),
+                };
+                (queue, lane)
+            })
+            .unzip();
+        (Self { lanes: queues.into() }, WriterTask { lanes: tasks })
     }
 
     /// A writer whose loop runs on the current Tokio runtime until every handle is dropped.
     pub fn spawn(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> Self {
         let (writer, task) = Self::new(db, bus, config);
-        tokio::spawn(task.run());
+        for lane in task.lanes {
+            tokio::spawn(lane.run());
+        }
         writer
     }
 
@@ -92,7 +120,9 @@ impl Writer {
     }
 
     fn enqueue(&self, job: Job) -> Result<(), DomainError> {
-        self.queue.try_send(job).map_err(|e| match e {
+        // Lanes are few and ids positive; a chat always lands in the same lane.
+        let lane = usize::try_from(job.message.chat_id.unsigned_abs() % self.lanes.len() as u64).unwrap_or(0);
+        self.lanes[lane].try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => DomainError::Busy,
             mpsc::error::TrySendError::Closed(_) => DomainError::internal("the message writer stopped"),
         })
@@ -100,8 +130,14 @@ impl Writer {
 }
 
 impl WriterTask {
-    /// Stores batches until every [`Writer`] handle is gone and the queue is empty.
-    pub async fn run(mut self) {
+    /// Stores batches until every [`Writer`] handle is gone and the queues are empty.
+    pub async fn run(self) {
+        futures::future::join_all(self.lanes.into_iter().map(Lane::run)).await;
+    }
+}
+
+impl Lane {
+    async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.batch_max);
         while self.jobs.recv_many(&mut batch, self.batch_max).await > 0 {
             self.commit(std::mem::take(&mut batch)).await;
