@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup setup-rust setup-e2e build check unit e2e clean-test-databases
+.PHONY: run test setup setup-rust setup-e2e build check unit e2e clean-test-databases bench
 
 ## run: install what is missing, build, and serve http://127.0.0.1:3000 on SQLite under ./data
 run: build
@@ -41,7 +41,7 @@ check:
 	cargo clippy --all-targets -- -D warnings
 
 unit: clean-test-databases
-	cargo test -p domain -p app -p server -p migration
+	cargo test -p domain -p app -p server -p migration -p bench
 
 ## e2e: the built app in Debian's Chromium
 e2e: build setup-e2e
@@ -51,3 +51,29 @@ e2e: build setup-e2e
 clean-test-databases:
 	@psql "$(PG_URL)/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'msgtest_%'" 2>/dev/null \
 		| while read -r db; do psql "$(PG_URL)/postgres" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null 2>&1; done; true
+
+## bench: load and memory figures of the release server on SQLite and PostgreSQL, with a bare
+## WebSocket relay as the baseline (a few minutes once built); one JSON line per run in $(BENCH_OUT)
+BENCH_OUT ?= docs/benchmarks-latest.jsonl
+BENCH_SECONDS ?= 10
+bench:
+	cargo build --release -p server
+	cargo build --release -p bench
+	@mkdir -p $(dir $(BENCH_OUT)) && : > $(BENCH_OUT)
+	@set -e; \
+	lg() { echo; $(TARGET_DIR)/release/loadgen --server $(TARGET_DIR)/release/messenger --pg-url $(PG_URL) \
+		--json-out $(BENCH_OUT) "$$@"; }; \
+	t="--duration $(BENCH_SECONDS)"; \
+	lg relay-saturate --pairs 10 $$t; \
+	lg relay-saturate --pairs 100 $$t; \
+	lg relay --pairs 10 --rate 1000 $$t; \
+	lg relay --pairs 10 --rate 5000 $$t; \
+	for db in sqlite postgres; do \
+		lg --db $$db saturate --pairs 10 $$t; \
+		lg --db $$db saturate --pairs 100 $$t; \
+		lg --db $$db rate --pairs 10 --rate 1000 $$t; \
+		lg --db $$db rate --pairs 10 --rate 5000 $$t; \
+		lg --db $$db idle --users 1000 --sockets-per-user 10; \
+		lg --db $$db memory --users 1000 --pairs 10 $$t; \
+	done; \
+	echo; echo "results: $(BENCH_OUT)"
