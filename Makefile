@@ -53,7 +53,8 @@ clean-test-databases:
 		| while read -r db; do psql "$(PG_URL)/postgres" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null 2>&1; done; true
 
 ## bench: load and memory figures of the release server on SQLite and PostgreSQL, with a bare
-## WebSocket relay as the baseline (a few minutes once built); one JSON line per run in $(BENCH_OUT)
+## WebSocket relay as the baseline (a few minutes once built); one JSON line per run in $(BENCH_OUT),
+## summed up with the targets met or missed in docs/benchmarks-latest.md
 BENCH_OUT ?= docs/benchmarks-latest.jsonl
 BENCH_SECONDS ?= 10
 bench:
@@ -77,3 +78,5 @@ bench:
 		lg --db $$db memory --users 1000 --pairs 10 $$t; \
 	done; \
 	echo; echo "results: $(BENCH_OUT)"
+	$(TARGET_DIR)/release/loadgen report --from $(BENCH_OUT) --out docs/benchmarks-latest.md
+	@echo "report: docs/benchmarks-latest.md"

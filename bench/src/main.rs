@@ -11,10 +11,12 @@
 //!   relay-saturate  (as saturate)    the same through the relay
 //!   idle            --users 1000 --sockets-per-user 10       server memory per idle socket
 //!   memory          --users 1000 --pairs 10 --duration 20    server memory fresh, after sign-ups, under load, after
+//!   report          --from FILE.jsonl [--out FILE.md]        a Markdown report of the JSON lines
 //! ```
 
 mod api;
 mod relay;
+mod report;
 mod scenarios;
 mod server;
 mod traffic;
@@ -85,6 +87,8 @@ enum Scenario {
     Idle(IdleArgs),
     /// Server memory: fresh, after sign-ups, under a saturating load, and after it
     Memory(MemoryArgs),
+    /// A Markdown report (machine, targets met or missed, one row per run) of --json-out lines
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +166,16 @@ struct MemoryArgs {
     settle: Option<f64>,
 }
 
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// The JSON lines written by --json-out
+    #[arg(long, value_name = "FILE.jsonl")]
+    from: PathBuf,
+    /// Write the Markdown here instead of to stdout
+    #[arg(long, value_name = "FILE.md")]
+    out: Option<PathBuf>,
+}
+
 /// Longest duration any flag accepts, in seconds.
 const MAX_SECONDS: f64 = 3600.0;
 
@@ -211,6 +225,15 @@ const MAX_PAIRS: usize = 5000;
 fn main() -> ExitCode {
     util::epoch();
     let cli = Cli::parse();
+    if let Scenario::Report(args) = &cli.scenario {
+        return match report::run(&args.from, args.out.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("loadgen report: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -333,6 +356,7 @@ async fn on_messenger(cli: &Cli, server: &Server) -> anyhow::Result<Report> {
             scenarios::memory(&common, server, &MemoryPlan { users, pairs, traffic, settle }).await
         }
         Scenario::Relay(_) | Scenario::RelaySaturate(_) => unreachable!("the relay needs no server"),
+        Scenario::Report(_) => unreachable!("a report runs nothing"),
     }
 }
 

@@ -47,8 +47,10 @@ pub async fn upgrade(
     }
     let Caller(session) = caller?;
     let messenger = state.ctx.messenger.clone();
+    // A 2 KiB read buffer (frames are small; a larger one grows it for as long as it lasts)
+    // and no write buffer keep an idle socket under 10 KiB of server memory.
     Ok(ws
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
@@ -99,7 +101,8 @@ async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession)
                 Err(_) | Ok(None) | Ok(Some(Err(_))) => break,
             };
             match incoming {
-                WsMessage::Text(text) => handle(&messenger, me, &replies, text.as_str()).await,
+                // Boxed: an idle socket should not carry the handling state in its task.
+                WsMessage::Text(text) => Box::pin(handle(&messenger, me, &replies, text.as_str())).await,
                 WsMessage::Binary(_) => {
                     reply_error(&replies, None, malformed("frames are JSON text, not binary")).await
                 }
