@@ -124,9 +124,13 @@ async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseCo
             std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
     }
-    let pool = |max_connections: u32| {
+    let pool = |min_connections: u32, max_connections: u32| {
         let mut options = ConnectOptions::new(url);
-        options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10)).max_connections(max_connections);
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .min_connections(min_connections)
+            .max_connections(max_connections);
         if sqlite {
             options.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
@@ -141,8 +145,9 @@ async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseCo
     };
     // SQLite: a few readers (WAL lets them read while the writer writes) and one writer.
     let (readers, writers) = if sqlite { (4, 1) } else { (16, u32::try_from(lanes).unwrap_or(1)) };
-    let db = connect(pool(readers)).await?;
-    let writer = connect(pool(writers)).await?;
+    let db = connect(pool(1, readers)).await?;
+    // The writer's connections are opened now, not by the first sends (which would wait for them).
+    let writer = connect(pool(writers, writers)).await?;
     Ok((db, writer))
 }
 
