@@ -566,20 +566,7 @@ async fn sender_reader(
         latency: histogram(),
         closed: false,
     };
-    loop {
-        let frame = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            frame = stream.next() => frame,
-        };
-        let text = match frame {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                stats.closed = true;
-                break;
-            }
-            Some(Ok(_)) => continue,
-        };
+    while let Some(text) = next_text(&stop, &mut stream, &mut stats.closed).await {
         let text = text.as_str();
         // The sender's own copy of its message (older servers send one): not counted here.
         if text.starts_with(r#"{"type":"message""#) {
@@ -673,20 +660,7 @@ async fn receiver_task(
     };
     // Chats are fresh: the first message has seq 1.
     let mut last_seq: i64 = 0;
-    loop {
-        let frame = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            frame = ws.next() => frame,
-        };
-        let text = match frame {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                stats.closed = true;
-                break;
-            }
-            Some(Ok(_)) => continue,
-        };
+    while let Some(text) = next_text(&stop, &mut ws, &mut stats.closed).await {
         let now = util::now_ns();
         let Ok(frame) = serde_json::from_str::<Incoming<'_>>(text.as_str()) else {
             stats.stray += 1;
@@ -728,6 +702,32 @@ async fn receiver_task(
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
     stats
+}
+
+/// The next text frame, or `None` once `stop` fires or the socket ends (then `closed` is set).
+async fn next_text<S>(
+    stop: &CancellationToken,
+    stream: &mut S,
+    closed: &mut bool,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let frame = tokio::select! {
+            biased;
+            () = stop.cancelled() => return None,
+            frame = stream.next() => frame,
+        };
+        match frame {
+            Some(Ok(Message::Text(text))) => return Some(text),
+            Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                *closed = true;
+                return None;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
 }
 
 #[cfg(test)]
