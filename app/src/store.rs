@@ -280,6 +280,44 @@ mod tests {
     }
 
     #[test]
+    fn a_message_past_a_gap_waits_until_the_missing_ones_are_fetched() {
+        // Signals live in a reactive owner.
+        Owner::new_root(None).with(a_message_past_a_gap_waits);
+    }
+
+    fn a_message_past_a_gap_waits() {
+        let me = User {
+            id: 1,
+            email: "ann@example.com".into(),
+            name: "Ann".into(),
+            is_admin: false,
+            created_at: chrono::Utc::now(),
+        };
+        let store = Store::new(me);
+        store.chats.set(vec![summary(1, 1, 0)]);
+        store.logs.update(|logs| {
+            let log = logs.entry(1).or_default();
+            log.loaded = true;
+            log.merge([message(1)]);
+        });
+        let seqs = || store.logs.with_untracked(|logs| logs[&1].messages.iter().map(|m| m.seq).collect::<Vec<_>>());
+
+        assert_eq!(store.receive(message(2)), Received::Applied);
+        // 3 and 4 were lost on the way: 5 and 6 are held back, and only the first asks for a fetch.
+        assert_eq!(store.receive(message(5)), Received::Gap { after: 2, filling: false });
+        assert_eq!(store.receive(message(6)), Received::Gap { after: 2, filling: true });
+        assert_eq!(seqs(), [1, 2]);
+        assert_eq!(store.chats.with_untracked(|c| c[0].last_seq), 2, "the list does not jump ahead either");
+
+        // The fetch returns 3 to 6 (5 and 6 are stored too); each is shown once, in order.
+        store.fill_gap(1, (3..=6).map(message).collect());
+        assert_eq!(seqs(), [1, 2, 3, 4, 5, 6]);
+        let chat = store.chats.with_untracked(|c| c[0].clone());
+        assert_eq!((chat.last_seq, chat.unread), (6, 5));
+        assert_eq!(store.receive(message(7)), Received::Applied);
+    }
+
+    #[test]
     fn a_stale_read_summary_never_takes_back_newer_messages() {
         // Held: 7 messages, read up to 3, 4 unread. The server's answer to "read up to 5"
         // was computed when the chat had 5 messages.
