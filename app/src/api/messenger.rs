@@ -23,7 +23,7 @@ pub async fn directory(page: u64, per_page: u64, sort: UserSort, q: String) -> R
 pub async fn my_chats() -> Result<Vec<ChatSummary>, UiError> {
     let ctx = edge::context()?;
     let me = edge::caller(&ctx).await?;
-    Ok(domain::chats::list(&ctx.messenger.db, me.user.id).await?)
+    Ok(ctx.messenger.my_chats(me.user.id).await?)
 }
 
 /// The one chat with a peer (oneself: Saved Messages), created on first open.
@@ -31,7 +31,7 @@ pub async fn my_chats() -> Result<Vec<ChatSummary>, UiError> {
 pub async fn open_chat(peer_id: i64) -> Result<ChatSummary, UiError> {
     let ctx = edge::context()?;
     let me = edge::caller(&ctx).await?;
-    Ok(domain::chats::open_with(&ctx.messenger.db, me.user.id, peer_id).await?)
+    Ok(ctx.messenger.open_chat(me.user.id, peer_id).await?)
 }
 
 /// A page of history before `before_seq` (or the newest), oldest first.
@@ -39,7 +39,7 @@ pub async fn open_chat(peer_id: i64) -> Result<ChatSummary, UiError> {
 pub async fn history(chat_id: i64, before_seq: Option<i64>, limit: u64) -> Result<Vec<Message>, UiError> {
     let ctx = edge::context()?;
     let me = edge::caller(&ctx).await?;
-    Ok(domain::messages::history(&ctx.messenger.db, me.user.id, chat_id, before_seq, limit).await?)
+    Ok(ctx.messenger.history(me.user.id, chat_id, before_seq, limit).await?)
 }
 
 /// What arrived after `after_seq` (resume after a reconnect), oldest first.
@@ -47,5 +47,5 @@ pub async fn history(chat_id: i64, before_seq: Option<i64>, limit: u64) -> Resul
 pub async fn since(chat_id: i64, after_seq: i64, limit: u64) -> Result<Vec<Message>, UiError> {
     let ctx = edge::context()?;
     let me = edge::caller(&ctx).await?;
-    Ok(domain::messages::since(&ctx.messenger.db, me.user.id, chat_id, after_seq, limit).await?)
+    Ok(ctx.messenger.since(me.user.id, chat_id, after_seq, limit).await?)
 }

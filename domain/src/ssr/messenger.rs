@@ -11,7 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::bus::{Bus, Event, LocalBus};
 use super::live::{ConnectionRef, Hub};
 use super::writer::{Writer, WriterConfig};
-use super::{Db, accounts, chats, directory, sessions};
+use super::{Db, accounts, chats, directory, messages, sessions};
 use crate::error::DomainError;
 use crate::input::{NewAccount, NewMessage};
 use crate::model::{ChatSummary, Message, User, UserPage};
@@ -99,6 +99,32 @@ impl Messenger {
     /// the frames it receives. `Busy` when the writer's queue is full.
     pub fn send_from_socket(&self, me: i64, message: NewMessage, socket: ConnectionRef) -> Result<(), DomainError> {
         self.writer.submit(me, message, socket)
+    }
+
+    /// My chats, newest activity first.
+    pub async fn my_chats(&self, me: i64) -> Result<Vec<ChatSummary>, DomainError> {
+        chats::list(&self.db, me).await
+    }
+
+    /// The one chat with a peer (oneself: Saved Messages), created on first open.
+    pub async fn open_chat(&self, me: i64, peer_id: i64) -> Result<ChatSummary, DomainError> {
+        chats::open_with(&self.db, me, peer_id).await
+    }
+
+    /// A page of a chat's history: before `before_seq` (or the newest), oldest first.
+    pub async fn history(
+        &self,
+        me: i64,
+        chat_id: i64,
+        before_seq: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Message>, DomainError> {
+        messages::history(&self.db, me, chat_id, before_seq, limit).await
+    }
+
+    /// What came after `after_seq` in a chat, oldest first (resume after a reconnect).
+    pub async fn since(&self, me: i64, chat_id: i64, after_seq: i64, limit: u64) -> Result<Vec<Message>, DomainError> {
+        messages::since(&self.db, me, chat_id, after_seq, limit).await
     }
 
     /// Moves my read marker; my other tabs update their unread counts.

@@ -56,7 +56,7 @@ pub async fn chats(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
 ) -> Result<ApiJson<Vec<ChatSummary>>, ApiError> {
-    Ok(ApiJson(domain::chats::list(&ctx.messenger.db, me.user.id).await?))
+    Ok(ApiJson(ctx.messenger.my_chats(me.user.id).await?))
 }
 
 /// `POST /api/v1/chats {peer_id}`: the one chat with that peer (oneself: Saved Messages).
@@ -65,7 +65,7 @@ pub async fn open_chat(
     Caller(me): Caller,
     ApiJson(body): ApiJson<OpenChatRequest>,
 ) -> Result<ApiJson<ChatSummary>, ApiError> {
-    Ok(ApiJson(domain::chats::open_with(&ctx.messenger.db, me.user.id, body.peer_id).await?))
+    Ok(ApiJson(ctx.messenger.open_chat(me.user.id, body.peer_id).await?))
 }
 
 /// `?before_seq=&limit=` (a page of history) or `?after_seq=&limit=` (what came after).
@@ -87,10 +87,9 @@ pub async fn history(
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<ApiJson<Vec<Message>>, ApiError> {
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    let db = &ctx.messenger.db;
     let page = match params.after_seq {
-        Some(after) => domain::messages::since(db, me.user.id, chat_id, after, limit).await?,
-        None => domain::messages::history(db, me.user.id, chat_id, params.before_seq, limit).await?,
+        Some(after) => ctx.messenger.since(me.user.id, chat_id, after, limit).await?,
+        None => ctx.messenger.history(me.user.id, chat_id, params.before_seq, limit).await?,
     };
     Ok(ApiJson(page))
 }
