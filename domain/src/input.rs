@@ -101,8 +101,12 @@ impl Password {
 pub struct MessageText(String);
 
 impl MessageText {
-    /// Trims and checks the length.
+    /// Trims and checks the length and the characters: control characters other than
+    /// line breaks and tabs (NUL among them, which PostgreSQL cannot store) are refused.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(DomainError::invalid("text", "a message cannot contain control characters"));
+        }
         let trimmed = raw.trim();
         let len = trimmed.chars().count();
         if len == 0 {
@@ -248,6 +252,14 @@ mod tests {
         assert!(MessageText::parse(" \n ").is_err());
         assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX)).is_ok());
         assert!(MessageText::parse(&"x".repeat(MESSAGE_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn message_text_refuses_control_characters_but_keeps_line_breaks_and_tabs() {
+        assert_eq!(MessageText::parse("a\tb\r\nc").unwrap().as_str(), "a\tb\r\nc");
+        for bad in ["nul\0here", "bell\u{7}", "escape\u{1b}[31m", "c1\u{85}"] {
+            assert!(MessageText::parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

@@ -312,7 +312,31 @@ async fn a_full_send_queue_answers_busy_and_a_retry_is_stored_once(backend: Back
     assert_eq!(texts, expected, "every message stored exactly once");
 }
 
+async fn a_message_with_a_nul_byte_is_refused_and_the_sends_around_it_are_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let chat = app.open_chat(&ann, bob.id).await;
+    let mut ann_socket = app.socket(&ann).await;
+    ann_socket.send(send(&chat["id"], "before", "before")).await;
+    ann_socket.send(send(&chat["id"], "nul", "a\u{0}b")).await;
+    ann_socket.send(send(&chat["id"], "after", "after")).await;
+    let frames = [ann_socket.next().await, ann_socket.next().await, ann_socket.next().await];
+    let refused = frames.iter().find(|f| f["type"] == "error").expect("an error frame");
+    assert_eq!((&refused["client_id"], &refused["error"]["code"]), (&json!("nul"), &json!("invalid_input")));
+    assert!(refused["error"]["fields"]["text"].is_string());
+    let acked: Vec<&Value> = frames.iter().filter(|f| f["type"] == "ack").map(|f| &f["message"]["text"]).collect();
+    assert_eq!(acked, [&json!("before"), &json!("after")]);
+
+    let path = format!("/api/v1/chats/{}/messages", chat["id"]);
+    let response = app.post_json(&ann.client, &path, json!({ "text": "x\u{0}", "client_id": "rest-nul" })).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, history) = app.get(&bob, &path).await;
+    assert_eq!(history.as_array().unwrap().len(), 2);
+}
+
 crate::on_both_backends!(
+    a_message_with_a_nul_byte_is_refused_and_the_sends_around_it_are_stored,
     two_hundred_concurrent_sends_from_two_people_in_two_tabs_reach_every_socket_in_seq_order,
     messages_sent_just_before_the_socket_closes_still_reach_the_peer,
     a_full_send_queue_answers_busy_and_a_retry_is_stored_once,
