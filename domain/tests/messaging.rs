@@ -13,6 +13,7 @@ use domain::input::NewMessage;
 use domain::live::Hub;
 use domain::messages::Sent;
 use domain::model::{ChatSummary, User, UserSort};
+use domain::passwords::Hashing;
 use domain::writer::{Writer, WriterConfig};
 use domain::{accounts, chats, messages};
 use migration::MigratorTrait;
@@ -176,7 +177,7 @@ on_both_backends!(
 );
 
 async fn user(db: &Db, email: &str, name: &str) -> User {
-    accounts::register(db, NewAccount::parse(email, name, "password123").expect("valid account"))
+    accounts::register(db, &Hashing::per_core(), NewAccount::parse(email, name, "password123").expect("valid account"))
         .await
         .expect("registration")
 }

@@ -34,6 +34,11 @@ pub struct Config {
     /// `SEND_BATCH_MAX` (most sends in one transaction) and `SEND_LANES` (writer tasks
     /// storing in parallel on PostgreSQL; SQLite always has one).
     pub writer: WriterConfig,
+    /// `HASHING_WORKERS`: password hashes computed at once (19 MiB each); one per core by default.
+    pub hashing_workers: usize,
+    /// `HASHING_QUEUE`: sign-ins and sign-ups that may wait for a worker; beyond that they
+    /// are refused with 503 and `Retry-After`.
+    pub hashing_queue: usize,
 }
 
 /// A variable with a value the server cannot use.
@@ -142,6 +147,16 @@ impl Config {
             batch_max: count("SEND_BATCH_MAX", defaults.batch_max, 4_096)?,
             lanes: count("SEND_LANES", DEFAULT_LANES_POSTGRES, 16)?,
         };
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        let hashing_workers = count("HASHING_WORKERS", cores, 64)?;
+        let hashing_queue = match get("HASHING_QUEUE") {
+            None => 16 * hashing_workers,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .ok_or_else(|| bad("HASHING_QUEUE", "a whole number from 0 to 10000", raw))?,
+        };
 
         Ok(Self {
             bind,
@@ -155,6 +170,8 @@ impl Config {
             log_filter,
             site_root,
             writer,
+            hashing_workers,
+            hashing_queue,
         })
     }
 

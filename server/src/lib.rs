@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use domain::accounts::AdminBootstrap;
 use domain::messenger::Messenger;
+use domain::passwords::Hashing;
 use fred::interfaces::ClientLike;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -54,7 +55,8 @@ impl Application {
         }
         let (db, writer_db) = connect_database(&config.database_url, writer.lanes).await?;
         Migrator::up(&db, None).await.context("applying database migrations")?;
-        match domain::accounts::ensure_admin(&db, &config.admin_email, config.admin_password.clone())
+        let hashing = Hashing::new(config.hashing_workers, config.hashing_queue);
+        match domain::accounts::ensure_admin(&db, &hashing, &config.admin_email, config.admin_password.clone())
             .await
             .map_err(|e| anyhow::anyhow!("creating the administrator: {e:?}"))?
         {
@@ -78,7 +80,7 @@ impl Application {
             .build();
         let state = AppState {
             ctx: ServerContext {
-                messenger: Messenger::new(db, writer_db, writer),
+                messenger: Messenger::new(db, writer_db, writer, hashing),
                 cookies: CookiePolicy { secure: config.is_https() },
             },
             leptos,

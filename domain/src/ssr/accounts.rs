@@ -5,21 +5,22 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::OnceCell;
 
 use super::entity::user;
-use super::{Db, is_unique_violation, passwords};
+use super::passwords::Hashing;
+use super::{Db, is_unique_violation};
 use crate::error::DomainError;
 use crate::input::{Email, NewAccount, Password};
 use crate::model::User;
 
 /// Creates an account. A taken email (in any letter case) is `EmailTaken`.
-pub async fn register(db: &Db, account: NewAccount) -> Result<User, DomainError> {
-    create(db, account, false).await
+pub async fn register(db: &Db, hashing: &Hashing, account: NewAccount) -> Result<User, DomainError> {
+    create(db, hashing, account, false).await
 }
 
-async fn create(db: &Db, account: NewAccount, is_admin: bool) -> Result<User, DomainError> {
+async fn create(db: &Db, hashing: &Hashing, account: NewAccount, is_admin: bool) -> Result<User, DomainError> {
     if find_by_email(db, &account.email).await?.is_some() {
         return Err(DomainError::EmailTaken);
     }
-    let password_hash = passwords::hash(account.password.expose().to_owned()).await?;
+    let password_hash = hashing.hash(account.password.expose().to_owned()).await?;
     let inserted = user::ActiveModel {
         email: Set(account.email.as_str().to_owned()),
         name: Set(account.name.as_str().to_owned()),
@@ -46,18 +47,18 @@ async fn find_by_email(db: &Db, email: &Email) -> Result<Option<user::Model>, Do
 
 /// Checks an email and password. Unknown email and wrong password give the same
 /// error after the same amount of work; a deactivated account is refused.
-pub async fn authenticate(db: &Db, email: &str, password: &str) -> Result<User, DomainError> {
+pub async fn authenticate(db: &Db, hashing: &Hashing, email: &str, password: &str) -> Result<User, DomainError> {
     static DECOY: OnceCell<String> = OnceCell::const_new();
     let found = match Email::parse(email) {
         Ok(email) => find_by_email(db, &email).await?,
         Err(_) => None,
     };
     let Some(found) = found else {
-        let decoy = DECOY.get_or_try_init(passwords::decoy).await?;
-        passwords::verify(password.to_owned(), decoy.clone()).await?;
+        let decoy = DECOY.get_or_try_init(|| hashing.decoy()).await?;
+        hashing.verify(password.to_owned(), decoy.clone()).await?;
         return Err(DomainError::BadCredentials);
     };
-    if !passwords::verify(password.to_owned(), found.password_hash.clone()).await? {
+    if !hashing.verify(password.to_owned(), found.password_hash.clone()).await? {
         return Err(DomainError::BadCredentials);
     }
     if !found.is_active {
@@ -99,7 +100,12 @@ pub enum AdminBootstrap {
 }
 
 /// Makes sure the administrator account exists, creating it at first start.
-pub async fn ensure_admin(db: &Db, email: &Email, password: Option<Password>) -> Result<AdminBootstrap, DomainError> {
+pub async fn ensure_admin(
+    db: &Db,
+    hashing: &Hashing,
+    email: &Email,
+    password: Option<Password>,
+) -> Result<AdminBootstrap, DomainError> {
     if find_by_email(db, email).await?.is_some() {
         return Ok(AdminBootstrap::Existing);
     }
@@ -115,7 +121,7 @@ pub async fn ensure_admin(db: &Db, email: &Email, password: Option<Password>) ->
         name: crate::input::DisplayName::parse("Administrator").map_err(DomainError::internal)?,
         password: password.clone(),
     };
-    match create(db, account, true).await {
+    match create(db, hashing, account, true).await {
         Ok(_) if generated => Ok(AdminBootstrap::CreatedWithPassword(password.expose().to_owned())),
         Ok(_) => Ok(AdminBootstrap::Created),
         // Another node created it at the same moment.

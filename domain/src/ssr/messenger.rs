@@ -10,6 +10,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::bus::{Bus, Event, LocalBus};
 use super::live::{ConnectionRef, Hub};
+use super::passwords::Hashing;
 use super::writer::{Writer, WriterConfig};
 use super::{Db, accounts, chats, directory, messages, sessions};
 use crate::error::DomainError;
@@ -31,26 +32,27 @@ pub struct Messenger {
     pub hub: Hub,
     bus: Arc<dyn Bus>,
     writer: Writer,
+    hashing: Hashing,
     sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl Messenger {
     /// A messenger over a database, with no sockets yet. Its writer stores messages
     /// through `writer_db` (on SQLite, a pool of one connection: the only writer) and runs
-    /// on the current Tokio runtime.
-    pub fn new(db: Db, writer_db: Db, config: WriterConfig) -> Self {
+    /// on the current Tokio runtime; passwords are hashed through `hashing`.
+    pub fn new(db: Db, writer_db: Db, config: WriterConfig, hashing: Hashing) -> Self {
         let hub = Hub::default();
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
         let writer = Writer::spawn(writer_db, bus.clone(), config);
         let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
-        Self { db, hub, bus, writer, sign_in_attempts }
+        Self { db, hub, bus, writer, hashing, sign_in_attempts }
     }
 
     /// Creates an account and signs it in (returns the session token); everyone online
     /// sees the newcomer appear.
     pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
-        let user = accounts::register(&self.db, account).await?;
+        let user = accounts::register(&self.db, &self.hashing, account).await?;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
         self.bus.publish(vec![Event::UserJoined { user: user.clone() }]);
         Ok((user, token))
@@ -71,7 +73,7 @@ impl Messenger {
         if self.sign_in_attempts.check_key(&key).is_err() {
             return Err(DomainError::RateLimited);
         }
-        let user = accounts::authenticate(&self.db, email, password).await?;
+        let user = accounts::authenticate(&self.db, &self.hashing, email, password).await?;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
         Ok((user, token))
     }

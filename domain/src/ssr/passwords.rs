@@ -1,8 +1,13 @@
-//! argon2id password hashing with the OWASP parameters, always off the async threads.
+//! argon2id password hashing with the OWASP parameters, off the async threads and
+//! limited: each hash holds 19 MiB for its duration, so a flood of sign-ins or sign-ups
+//! must not run hundreds at once.
+
+use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::error::DomainError;
 
@@ -12,27 +17,75 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password to a PHC string on the blocking pool.
-pub async fn hash(password: String) -> Result<String, DomainError> {
-    tokio::task::spawn_blocking(move || {
-        hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(DomainError::internal)
-    })
-    .await
-    .map_err(DomainError::internal)?
+/// The node's password hashing: at most `workers` hashes at once (one per core by
+/// default), at most `queue` more waiting; a request beyond that is refused as `Busy`
+/// at once, before it costs any memory. Cheap to clone.
+#[derive(Clone)]
+pub struct Hashing {
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
 }
 
-/// Checks a password against a PHC string on the blocking pool.
-pub async fn verify(password: String, phc: String) -> Result<bool, DomainError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc).map_err(DomainError::internal)?;
-        Ok(hasher().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .map_err(DomainError::internal)?
+impl Hashing {
+    /// `workers` hashes at once and `queue` waiting (each at least 1 and 0).
+    pub fn new(workers: usize, queue: usize) -> Self {
+        let workers = workers.max(1);
+        Self { running: Arc::new(Semaphore::new(workers)), admitted: Arc::new(Semaphore::new(workers + queue)) }
+    }
+
+    /// One worker per core and a queue of 16 per worker.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        Self::new(cores, 16 * cores)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| DomainError::Busy)?;
+        let _running = self.running.clone().acquire_owned().await.map_err(DomainError::internal)?;
+        tokio::task::spawn_blocking(work).await.map_err(DomainError::internal)?
+    }
+
+    /// Hashes a password to a PHC string.
+    pub async fn hash(&self, password: String) -> Result<String, DomainError> {
+        self.run(move || {
+            hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(DomainError::internal)
+        })
+        .await
+    }
+
+    /// Checks a password against a PHC string.
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, DomainError> {
+        self.run(move || {
+            let parsed = PasswordHash::new(&phc).map_err(DomainError::internal)?;
+            Ok(hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await
+    }
+
+    /// A hash of a random password, verified against when the email is unknown, so that
+    /// an unknown email takes as long as a wrong password.
+    pub async fn decoy(&self) -> Result<String, DomainError> {
+        self.hash(crate::sessions::random_token()).await
+    }
 }
 
-/// A hash of a random password, verified against when the email is unknown, so that an
-/// unknown email takes as long as a wrong password.
-pub async fn decoy() -> Result<String, DomainError> {
-    hash(crate::sessions::random_token()).await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_beyond_the_workers_and_the_queue_are_refused_as_busy_and_nothing_else_is() {
+        let hashing = Hashing::new(1, 2);
+        let attempts = (0..8).map(|i| hashing.hash(format!("password {i}")));
+        let outcomes = futures::future::join_all(attempts).await;
+        let busy = outcomes.iter().filter(|o| matches!(o, Err(DomainError::Busy))).count();
+        assert_eq!(busy, 5, "one running and two waiting were admitted");
+        for (i, outcome) in outcomes.iter().enumerate().filter(|(_, o)| o.is_ok()) {
+            let phc = outcome.as_ref().unwrap().clone();
+            assert!(hashing.verify(format!("password {i}"), phc).await.unwrap());
+        }
+    }
 }

@@ -242,7 +242,35 @@ async fn guessing_a_password_is_slowed_down_per_email(backend: Backend) {
     assert_eq!(admin.status(), StatusCode::OK);
 }
 
+async fn a_flood_of_sign_ups_beyond_the_hashing_queue_is_refused_with_503_and_retry_after(backend: Backend) {
+    // One password hash at a time and one waiting: twelve at once overflow it.
+    let app = spawn_app_with(backend, &[("HASHING_WORKERS", "1"), ("HASHING_QUEUE", "1")]).await;
+    let attempts = (0..12).map(|i| {
+        let client = browser();
+        let app = &app;
+        async move { (i, app.register_with(&client, &format!("p{i}@example.com"), "P", PASSWORD).await) }
+    });
+    let mut refused = Vec::new();
+    for (i, response) in futures::future::join_all(attempts).await {
+        match response.status() {
+            StatusCode::CREATED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                assert_eq!(error_of(response).await["code"], "busy");
+                refused.push(i);
+            }
+            other => panic!("sign-up {i} answered {other}"),
+        }
+    }
+    assert!(!refused.is_empty(), "a queue of one overflowed");
+    assert!(refused.len() < 12, "some were admitted");
+    // Nothing was created for a refused sign-up, so its retry goes through.
+    let retry = app.register_with(&browser(), &format!("p{}@example.com", refused[0]), "P", PASSWORD).await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+}
+
 crate::on_both_backends!(
+    a_flood_of_sign_ups_beyond_the_hashing_queue_is_refused_with_503_and_retry_after,
     guessing_a_password_is_slowed_down_per_email,
     registering_returns_the_user_and_signs_them_in,
     a_taken_email_in_any_letter_case_gives_409,
