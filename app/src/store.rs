@@ -268,13 +268,7 @@ mod tests {
     }
 
     fn summary(last_seq: i64, last_read_seq: i64, unread: u64) -> ChatSummary {
-        let peer = User {
-            id: 2,
-            email: "bob@example.com".into(),
-            name: "Bob".into(),
-            is_admin: false,
-            created_at: chrono::Utc::now(),
-        };
+        let peer = domain::model::Person { id: 2, name: "Bob".into(), created_at: chrono::Utc::now() };
         let last_message = (last_seq > 0).then(|| message(last_seq));
         ChatSummary { id: 1, peer, is_saved_messages: false, last_message, last_seq, last_read_seq, unread }
     }

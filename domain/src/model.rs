@@ -8,7 +8,7 @@ pub type UserId = i64;
 /// A chat's id.
 pub type ChatId = i64;
 
-/// A registered person as others see them (and as they see themselves).
+/// A signed-in person's own account: only they see their email and role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Stable id.
@@ -19,6 +19,24 @@ pub struct User {
     pub name: String,
     /// May manage the instance.
     pub is_admin: bool,
+    /// When they registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// How others see this account.
+    pub fn as_person(&self) -> Person {
+        Person { id: self.id, name: self.name.clone(), created_at: self.created_at }
+    }
+}
+
+/// A registered person as everyone else sees them: never their email or role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
     /// When they registered.
     pub created_at: DateTime<Utc>,
 }
@@ -82,8 +100,8 @@ pub const HISTORY_LIMIT_MAX: u64 = 100;
 /// One page of the directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPage {
-    /// The users on this page.
-    pub users: Vec<User>,
+    /// The people on this page.
+    pub users: Vec<Person>,
     /// How many users match in all.
     pub total: u64,
     /// This page, from 1.
@@ -117,7 +135,7 @@ pub struct ChatSummary {
     /// The chat's id.
     pub id: ChatId,
     /// The other participant (oneself for Saved Messages).
-    pub peer: User,
+    pub peer: Person,
     /// True for the chat with oneself.
     pub is_saved_messages: bool,
     /// The newest message, if any.

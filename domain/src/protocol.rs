@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::PublicError;
-use crate::model::{ChatId, ChatSummary, Message, User};
+use crate::model::{ChatId, ChatSummary, Message, Person, User};
 
 /// The protocol version; the server announces it in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -65,8 +65,8 @@ pub enum ServerFrame {
     },
     /// Someone registered.
     UserJoined {
-        /// The new user.
-        user: User,
+        /// The newcomer, as everyone sees them.
+        user: Person,
     },
     /// A frame could not be handled. The connection stays open.
     Error {

@@ -75,7 +75,6 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                                                     <span class="avatar" aria-hidden="true">{initial(&user.name)}</span>
                                                     <span class="chat-text">
                                                         <span class="chat-title">{user.name.clone()}</span>
-                                                        <span class="chat-preview">{user.email.clone()}</span>
                                                     </span>
                                                 </button>
                                             </li>

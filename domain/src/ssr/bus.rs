@@ -3,7 +3,7 @@
 //! bus is this node's hub ([`LocalBus`]); a bus between nodes implements the same trait.
 
 use crate::error::PublicError;
-use crate::model::{ChatSummary, Message, User, UserId};
+use crate::model::{ChatSummary, Message, Person, UserId};
 use crate::protocol::ServerFrame;
 
 use super::live::{Audience, ConnectionRef, Hub, Outbound, encode};
@@ -47,8 +47,8 @@ pub enum Event {
     },
     /// Someone registered: everyone's directory grows.
     UserJoined {
-        /// The newcomer.
-        user: User,
+        /// The newcomer, as everyone sees them.
+        user: Person,
     },
     /// A session was signed out: its sockets close.
     SessionEnded {

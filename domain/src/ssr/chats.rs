@@ -11,7 +11,7 @@ use sea_orm::{
 use super::entity::{chat, chat_read, message, user};
 use super::{Db, accounts, is_unique_violation};
 use crate::error::DomainError;
-use crate::model::{ChatSummary, User};
+use crate::model::{ChatSummary, Person};
 
 /// Opens (creating on first use) the chat between `me` and an active user; `peer_id == me` is Saved Messages.
 pub async fn open_with(db: &Db, me: i64, peer_id: i64) -> Result<ChatSummary, DomainError> {
@@ -109,12 +109,12 @@ async fn summarize(db: &Db, me: i64, chats: Vec<chat::Model>) -> Result<Vec<Chat
 
     // The peers, in one query (deactivated ones too: the conversation stays readable).
     let peer_ids: HashSet<i64> = chats.iter().map(|c| c.peer_of(me)).collect();
-    let peers: HashMap<i64, User> = user::Entity::find()
+    let peers: HashMap<i64, Person> = user::Entity::find()
         .filter(user::Column::Id.is_in(peer_ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|u| (u.id, User::from(u)))
+        .map(|u| (u.id, Person::from(u)))
         .collect();
 
     // The newest message of each non-empty chat, in one query.

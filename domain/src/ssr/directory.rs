@@ -1,4 +1,5 @@
-//! The directory: active users, paged, sorted and searched by name or email prefix.
+//! The directory: active users, paged, sorted and searched by name prefix. It shows
+//! people as everyone sees them: no email addresses, which it does not search either.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -18,7 +19,7 @@ pub struct DirectoryQuery {
     pub per_page: u64,
     /// The order.
     pub sort: UserSort,
-    /// A case-insensitive prefix of the name or the email; blank means everyone.
+    /// A case-insensitive prefix of the name; blank means everyone.
     pub q: Option<String>,
 }
 
@@ -49,11 +50,7 @@ pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainErro
 
     let mut filter = Condition::all().add(user::Column::IsActive.eq(true));
     if let Some(q) = q {
-        filter = filter.add(
-            Condition::any()
-                .add(lower(user::Column::Name).like(prefix_pattern(q)))
-                .add(lower(user::Column::Email).like(prefix_pattern(q))),
-        );
+        filter = filter.add(lower(user::Column::Name).like(prefix_pattern(q)));
     }
 
     let total = user::Entity::find().filter(filter.clone()).count(db).await?;

@@ -54,7 +54,7 @@ impl Messenger {
     pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
         let user = accounts::register(&self.db, &self.hashing, account).await?;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
-        self.bus.publish(vec![Event::UserJoined { user: user.clone() }]);
+        self.bus.publish(vec![Event::UserJoined { user: user.as_person() }]);
         Ok((user, token))
     }
 

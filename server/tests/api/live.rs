@@ -158,6 +158,7 @@ async fn someone_registering_is_announced_to_everyone_online(backend: Backend) {
     let joined = socket.next().await;
     assert_eq!(joined["type"], "user_joined");
     assert_eq!(joined["user"]["name"], "Newcomer");
+    assert!(joined["user"].get("email").is_none(), "a newcomer's email is not announced: {joined}");
 }
 
 async fn after_a_dropped_socket_the_client_gets_what_it_missed_and_nothing_twice(backend: Backend) {

@@ -22,9 +22,11 @@ async fn the_directory_pages_sorts_and_searches_active_users(backend: Backend) {
     assert_eq!(page["users"][0]["name"], "Carla");
     let (_, page) = app.get(&ann, "/api/v1/users?q=CAR").await;
     assert_eq!(page["total"], 1);
-    assert_eq!(page["users"][0]["email"], "carla@example.com");
+    assert_eq!(page["users"][0]["name"], "Carla");
+    // Emails are private: not shown, and not searchable.
+    assert!(page["users"][0].get("email").is_none() && page["users"][0].get("is_admin").is_none());
     let (_, page) = app.get(&ann, "/api/v1/users?q=bob%40").await;
-    assert_eq!(page["users"][0]["name"], "Bob");
+    assert_eq!(page["total"], 0);
 
     let (status, body) = app.get(&ann, "/api/v1/users?per_page=101").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -45,6 +47,9 @@ async fn there_is_one_chat_per_pair_and_saved_messages_is_the_chat_with_oneself(
     assert_eq!(from_ann["id"], from_bob["id"]);
     assert_eq!(from_ann["peer"]["name"], "Bob");
     assert_eq!(from_bob["peer"]["name"], "Ann");
+    assert!(from_ann["peer"].get("email").is_none(), "a peer's email stays private: {from_ann}");
+    let (_, me) = app.get(&ann, "/api/v1/me").await;
+    assert_eq!(me["email"], "ann@example.com", "my own email is mine to see");
 
     let saved = app.open_chat(&ann, ann.id).await;
     assert_eq!(saved["is_saved_messages"], true);

@@ -32,6 +32,12 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+impl From<Model> for crate::model::Person {
+    fn from(user: Model) -> Self {
+        Self { id: user.id, name: user.name, created_at: user.created_at }
+    }
+}
+
 impl From<Model> for crate::model::User {
     fn from(user: Model) -> Self {
         Self { id: user.id, email: user.email, name: user.name, is_admin: user.is_admin, created_at: user.created_at }
