@@ -58,6 +58,9 @@ impl DisplayName {
         if trimmed.chars().any(char::is_control) {
             return Err("a name cannot contain control characters".into());
         }
+        if trimmed.chars().any(is_bidi_control) {
+            return Err("a name cannot contain text-direction controls".into());
+        }
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -65,6 +68,12 @@ impl DisplayName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Unicode's explicit direction embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069): in a name they can make it display as someone else's.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A password of acceptable length (not trimmed: spaces are part of it).
@@ -236,6 +245,14 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"я".repeat(64)).is_ok());
         assert!(DisplayName::parse(&"я".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_refuse_control_and_direction_override_characters() {
+        for bad in ["Ann\0", "Ann\u{7}", "\u{202E}nnA", "Ann\u{2066}x"] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(DisplayName::parse("Анна-Мария O'Neil 李").is_ok());
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainErro
     {
         problems.insert("q".into(), format!("a search has at most {EMAIL_MAX} characters"));
     }
+    if let Some(q) = q
+        && q.chars().any(char::is_control)
+    {
+        problems.insert("q".into(), "a search cannot contain control characters".into());
+    }
     if !problems.is_empty() {
         return Err(DomainError::Invalid(problems));
     }

@@ -48,6 +48,12 @@ async fn invalid_registrations_name_every_bad_field(backend: Backend) {
     let error = error_of(app.register_with(&app.client, "x@example.com", &long_name, &long_password).await).await;
     assert_eq!(error["fields"]["name"], "a name has at most 64 characters");
     assert_eq!(error["fields"]["password"], "a password has at most 128 characters");
+    // A name that would display reversed, or carries a NUL byte, is refused on both databases.
+    for name in ["\u{202E}nimda", "Ann\u{0}"] {
+        let response = app.register_with(&app.client, "y@example.com", name, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(error_of(response).await["fields"]["name"].is_string());
+    }
     // Nothing was created, and nobody is signed in.
     assert_eq!(app.me(&app.client).await.status(), StatusCode::UNAUTHORIZED);
 }

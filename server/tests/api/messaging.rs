@@ -28,6 +28,11 @@ async fn the_directory_pages_sorts_and_searches_active_users(backend: Backend) {
     let (_, page) = app.get(&ann, "/api/v1/users?q=bob%40").await;
     assert_eq!(page["total"], 0);
 
+    // A NUL byte in a search is a clear 422 (PostgreSQL cannot take it as a parameter).
+    let (status, body) = app.get(&ann, "/api/v1/users?q=a%00b").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"]["fields"]["q"].is_string());
+
     let (status, body) = app.get(&ann, "/api/v1/users?per_page=101").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["fields"]["per_page"].is_string(), "{body}");
