@@ -42,7 +42,8 @@ enum Plan {
 /// Sends whose chat is unknown or not the sender's are refused; a client id the sender
 /// used before returns the first message (or is refused when that was in another chat);
 /// the rest are numbered in the order given, each chat's `last_seq` bumped once for the
-/// whole batch, and inserted with one multi-row statement. The outcomes come back in the
+/// whole batch, and inserted with multi-row statements (as few as [`INSERT_BYTES_MAX`]
+/// allows). The outcomes come back in the
 /// order of the requests. An `Err` means nothing of the batch was stored.
 ///
 /// The `UPDATE` of the chats comes before any insert, so it takes the write lock (row
