@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
 use domain::input::NewMessage;
-use domain::live::{Batch, ConnectionRef, encode};
+use domain::live::{Batch, ConnectionRef, SOCKETS_PER_USER_MAX, encode};
 use domain::messenger::Messenger;
 use domain::protocol::{ClientFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame};
 use domain::sessions::CurrentSession;
@@ -30,6 +30,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// Close code telling the client to reconnect and fetch what it missed.
 const CLOSE_RESYNC: u16 = 4000;
+/// Close code for a socket refused because its user has too many open.
+const CLOSE_TOO_MANY: u16 = 4008;
 
 /// Checks the Origin and the session cookie, then upgrades.
 pub async fn upgrade(
@@ -58,9 +60,13 @@ pub async fn upgrade(
         .into_response())
 }
 
-async fn serve(socket: WebSocket, messenger: Messenger, session: CurrentSession) {
+async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSession) {
     let user_id = session.user.id;
-    let connection = messenger.hub.connect(user_id, session.session_id);
+    let Some(connection) = messenger.hub.connect(user_id, session.session_id) else {
+        let reason = format!("at most {SOCKETS_PER_USER_MAX} connections per person");
+        let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: CLOSE_TOO_MANY, reason: reason.into() }))).await;
+        return;
+    };
     let me = ConnectionRef { user_id, id: connection.id };
     let replies = connection.replies.clone();
     let hello = ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() };

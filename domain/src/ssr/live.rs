@@ -16,6 +16,9 @@ use crate::protocol::ServerFrame;
 /// Batches of frames waiting for one socket before it counts as too slow.
 pub const QUEUE_CAPACITY: usize = 64;
 
+/// Open sockets one user may have on this node (tabs and devices together).
+pub const SOCKETS_PER_USER_MAX: usize = 16;
+
 /// A frame serialized once, shared by every socket it goes to.
 pub type Outbound = Arc<str>;
 
@@ -85,18 +88,19 @@ impl Hub {
         self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a new socket of a user, opened with a session.
-    pub fn connect(&self, user_id: UserId, session_id: i64) -> Connection {
+    /// Registers a new socket of a user, opened with a session; `None` when the user
+    /// already has [`SOCKETS_PER_USER_MAX`] open on this node.
+    pub fn connect(&self, user_id: UserId, session_id: i64) -> Option<Connection> {
+        let mut sockets = self.sockets();
+        let entries = sockets.entry(user_id).or_default();
+        if entries.len() >= SOCKETS_PER_USER_MAX {
+            return None;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, frames) = mpsc::channel(QUEUE_CAPACITY);
         let closed = CancellationToken::new();
-        self.sockets().entry(user_id).or_default().push(Entry {
-            id,
-            session_id,
-            queue: queue.clone(),
-            closed: closed.clone(),
-        });
-        Connection { id, frames, replies: queue, closed }
+        entries.push(Entry { id, session_id, queue: queue.clone(), closed: closed.clone() });
+        Some(Connection { id, frames, replies: queue, closed })
     }
 
     /// Forgets a socket that has closed.
@@ -209,9 +213,9 @@ mod tests {
     #[tokio::test]
     async fn every_socket_of_a_user_gets_the_frame_once() {
         let hub = Hub::default();
-        let mut a = hub.connect(1, 10);
-        let mut b = hub.connect(1, 11);
-        let mut other = hub.connect(2, 12);
+        let mut a = hub.connect(1, 10).unwrap();
+        let mut b = hub.connect(1, 11).unwrap();
+        let mut other = hub.connect(2, 12).unwrap();
         hub.deliver(&[1, 1], &ServerFrame::Pong);
         assert_eq!(&*a.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
         assert_eq!(&*b.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
@@ -222,8 +226,8 @@ mod tests {
     #[tokio::test]
     async fn a_socket_that_cannot_keep_up_is_dropped_and_others_carry_on() {
         let hub = Hub::default();
-        let slow = hub.connect(1, 10);
-        let mut fast = hub.connect(1, 11);
+        let slow = hub.connect(1, 10).unwrap();
+        let mut fast = hub.connect(1, 11).unwrap();
         for _ in 0..=QUEUE_CAPACITY {
             hub.deliver(&[1], &ServerFrame::Pong);
             fast.frames.recv().await.unwrap();
@@ -237,9 +241,9 @@ mod tests {
     #[tokio::test]
     async fn frames_published_together_reach_each_socket_as_one_batch_in_order() {
         let hub = Hub::default();
-        let mut sender = hub.connect(1, 10);
-        let mut other_tab = hub.connect(1, 11);
-        let mut peer = hub.connect(2, 12);
+        let mut sender = hub.connect(1, 10).unwrap();
+        let mut other_tab = hub.connect(1, 11).unwrap();
+        let mut peer = hub.connect(2, 12).unwrap();
         let origin = ConnectionRef { user_id: 1, id: sender.id };
         let everyone_but_sender = || Audience::Users { users: vec![1, 2], except: Some(origin) };
         hub.dispatch(vec![
@@ -255,10 +259,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_user_has_at_most_sixteen_sockets_and_a_closed_one_frees_its_place() {
+        let hub = Hub::default();
+        let open: Vec<Connection> = (0..SOCKETS_PER_USER_MAX).map(|_| hub.connect(1, 10).unwrap()).collect();
+        assert!(hub.connect(1, 10).is_none(), "a seventeenth socket is refused");
+        assert!(hub.connect(2, 20).is_some(), "other users are not affected");
+        hub.disconnect(1, open[0].id);
+        assert!(hub.connect(1, 10).is_some());
+    }
+
+    #[tokio::test]
     async fn signing_out_closes_only_that_sessions_sockets() {
         let hub = Hub::default();
-        let signed_out = hub.connect(1, 10);
-        let other_device = hub.connect(1, 11);
+        let signed_out = hub.connect(1, 10).unwrap();
+        let other_device = hub.connect(1, 11).unwrap();
         hub.close_session(10);
         assert!(signed_out.closed.is_cancelled());
         assert!(!other_device.closed.is_cancelled());

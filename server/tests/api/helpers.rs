@@ -142,6 +142,27 @@ impl TestApp {
         Ok(socket)
     }
 
+    /// Opens a WebSocket as this person and reads its first frame: `None` when it was a
+    /// `hello`, or the close code when the server closed it instead.
+    pub async fn socket_without_hello(&self, person: &Person) -> Option<u16> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("socket request");
+        request.headers_mut().insert("cookie", person.cookie.parse().expect("cookie header"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("a frame");
+        match first {
+            Some(Ok(Message::Close(Some(frame)))) => Some(frame.code.into()),
+            Some(Ok(Message::Text(text))) => {
+                assert!(text.contains("hello"), "{text}");
+                None
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     /// Opens (or finds) the chat between two people, as `me`.
     pub async fn open_chat(&self, me: &Person, peer_id: i64) -> Value {
         let response = self.post_json(&me.client, "/api/v1/chats", json!({ "peer_id": peer_id })).await;

@@ -336,7 +336,34 @@ async fn a_message_with_a_nul_byte_is_refused_and_the_sends_around_it_are_stored
     assert_eq!(history.as_array().unwrap().len(), 2);
 }
 
+async fn a_seventeenth_socket_of_one_person_is_closed_at_once_and_the_others_carry_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let chat = app.open_chat(&ann, ann.id).await;
+    let mut tabs = Vec::new();
+    for _ in 0..16 {
+        tabs.push(app.socket(&ann).await);
+    }
+    let refused = app.socket_without_hello(&ann).await;
+    assert_eq!(refused, Some(4008), "the seventeenth gets a close frame with code 4008");
+    tabs[0].send(send(&chat["id"], "still", "sixteen tabs work")).await;
+    assert_eq!(tabs[0].next().await["type"], "ack");
+    assert_eq!(tabs[15].next().await["message"]["text"], "sixteen tabs work");
+    // Closing one frees its place (as soon as the server has seen the close).
+    tabs.pop().unwrap().close().await;
+    let mut reopened = false;
+    for _ in 0..100 {
+        if app.socket_without_hello(&ann).await.is_none() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reopened, "a place was freed");
+}
+
 crate::on_both_backends!(
+    a_seventeenth_socket_of_one_person_is_closed_at_once_and_the_others_carry_on,
     a_message_with_a_nul_byte_is_refused_and_the_sends_around_it_are_stored,
     two_hundred_concurrent_sends_from_two_people_in_two_tabs_reach_every_socket_in_seq_order,
     messages_sent_just_before_the_socket_closes_still_reach_the_peer,
