@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header::ORIGIN};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header::ORIGIN};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::{ErrorKind, PublicError};
@@ -71,4 +71,19 @@ pub fn origin_allowed(origin: &str, public_origin: &str, headers: &axum::http::H
         (Some(host), Some((_, origin_host))) => origin_host == host,
         _ => false,
     }
+}
+
+/// The headers every response carries: no MIME sniffing, no framing by other sites, no
+/// full URLs in the Referer of outgoing links, and HSTS when the public address is https.
+pub fn security_headers(https: bool) -> [(HeaderName, Option<HeaderValue>); 5] {
+    use axum::http::header::{
+        CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
+    [
+        (X_CONTENT_TYPE_OPTIONS, Some(HeaderValue::from_static("nosniff"))),
+        (X_FRAME_OPTIONS, Some(HeaderValue::from_static("DENY"))),
+        (CONTENT_SECURITY_POLICY, Some(HeaderValue::from_static("frame-ancestors 'none'"))),
+        (REFERRER_POLICY, Some(HeaderValue::from_static("same-origin"))),
+        (STRICT_TRANSPORT_SECURITY, https.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"))),
+    ]
 }

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -161,6 +162,9 @@ async fn connect_redis(url: &str) -> anyhow::Result<fred::clients::Client> {
 }
 
 fn router(state: AppState) -> Router {
+    let headers = http::security_headers(state.ctx.cookies.secure)
+        .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value));
+    let [nosniff, frames, csp, referrer, hsts] = headers;
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
     let ctx = state.ctx.clone();
@@ -175,6 +179,11 @@ fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_ctx, app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::check_origin))
+        .layer(nosniff)
+        .layer(frames)
+        .layer(csp)
+        .layer(referrer)
+        .layer(hsts)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())

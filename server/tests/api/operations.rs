@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, spawn_app, spawn_app_with};
 
 async fn health_and_readiness_report_the_database_and_redis(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -14,6 +14,22 @@ async fn health_and_readiness_report_the_database_and_redis(backend: Backend) {
     assert_eq!(body["database"], "ok");
     let expected_redis = if backend == Backend::Postgres { "ok" } else { "not configured" };
     assert_eq!(body["redis"], expected_redis);
+}
+
+async fn every_response_says_no_sniffing_no_framing_and_no_referrer_to_other_sites(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/login", "/api/v1/me", "/healthz"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(header("content-security-policy").as_deref(), Some("frame-ancestors 'none'"), "{path}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{path}");
+        assert_eq!(header("strict-transport-security"), None, "no HSTS over plain http: {path}");
+    }
+    let behind_https = spawn_app_with(backend, &[("PUBLIC_URL", "https://chat.example.com")]).await;
+    let response = behind_https.client.get(behind_https.url("/healthz")).send().await.unwrap();
+    assert!(response.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
 }
 
 async fn the_sign_in_page_is_rendered_on_the_server(backend: Backend) {
@@ -55,6 +71,7 @@ async fn the_page_loads_the_wasm_file_the_build_produces(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    every_response_says_no_sniffing_no_framing_and_no_referrer_to_other_sites,
     an_unknown_page_renders_the_not_found_page_without_server_errors,
     the_page_loads_the_wasm_file_the_build_produces,
     health_and_readiness_report_the_database_and_redis,
