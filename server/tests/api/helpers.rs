@@ -126,17 +126,7 @@ impl TestApp {
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
-        let mut request = url.into_client_request()?;
-        if let Some(cookie) = cookie {
-            request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
-        }
-        if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
-        }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-        let mut socket = Socket { ws };
+        let mut socket = Socket { ws: self.handshake(cookie, origin).await? };
         let hello = socket.next().await;
         assert_eq!(hello["type"], "hello", "{hello}");
         Ok(socket)
@@ -147,11 +137,7 @@ impl TestApp {
     pub async fn socket_without_hello(&self, person: &Person) -> Option<u16> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
-        let mut request = url.into_client_request().expect("socket request");
-        request.headers_mut().insert("cookie", person.cookie.parse().expect("cookie header"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+        let mut ws = self.handshake(Some(&person.cookie), None).await.expect("upgrade");
         let first = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("a frame");
         match first {
             Some(Ok(Message::Close(Some(frame)))) => Some(frame.code.into()),
@@ -161,6 +147,23 @@ impl TestApp {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    async fn handshake(
+        &self,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
+        let mut request = url.into_client_request()?;
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
+        }
+        Ok(tokio_tungstenite::connect_async(request).await?.0)
     }
 
     /// Opens (or finds) the chat between two people, as `me`.
@@ -202,9 +205,11 @@ pub fn session_cookie(response: &Response) -> String {
     header.split(';').next().expect("cookie pair").to_owned()
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A WebSocket as a client sees it: JSON frames in and out.
 pub struct Socket {
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: Ws,
 }
 
 impl Socket {
