@@ -151,7 +151,7 @@ async fn reply_error(replies: &mpsc::Sender<Batch>, client_id: Option<String>, e
 
 /// Handles one frame. A send is only queued here: the writer answers this socket with
 /// `ack` or `error` in order with everything else it receives, so the reader never waits
-/// for a commit and a socket can have many sends in flight.
+/// for a send's commit and a socket can have many sends in flight.
 async fn handle(messenger: &Messenger, socket: ConnectionRef, replies: &mpsc::Sender<Batch>, text: &str) {
     if text.len() > MAX_FRAME_BYTES {
         let message = format!("a frame has at most {MAX_FRAME_BYTES} bytes");

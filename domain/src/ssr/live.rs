@@ -114,12 +114,6 @@ impl Hub {
         }
     }
 
-    /// Queues a frame for every socket of these users. Sockets whose queue is full are
-    /// dropped: their clients reconnect and fetch what they missed.
-    pub fn deliver(&self, users: &[UserId], frame: &ServerFrame) {
-        self.dispatch(vec![(Audience::Users { users: users.to_vec(), except: None }, encode(frame))]);
-    }
-
     /// Queues frames in order; each socket gets the frames meant for it as one batch, so a
     /// burst counts once against its queue. Sockets whose queue is full are dropped (their
     /// clients reconnect and fetch what they missed).
@@ -210,13 +204,18 @@ fn dedup(users: &[UserId]) -> Vec<UserId> {
 mod tests {
     use super::*;
 
+    /// A `pong` frame for every socket of these users.
+    fn pong_to(hub: &Hub, users: &[UserId]) {
+        hub.dispatch(vec![(Audience::Users { users: users.to_vec(), except: None }, encode(&ServerFrame::Pong))]);
+    }
+
     #[tokio::test]
     async fn every_socket_of_a_user_gets_the_frame_once() {
         let hub = Hub::default();
         let mut a = hub.connect(1, 10).unwrap();
         let mut b = hub.connect(1, 11).unwrap();
         let mut other = hub.connect(2, 12).unwrap();
-        hub.deliver(&[1, 1], &ServerFrame::Pong);
+        pong_to(&hub, &[1, 1]);
         assert_eq!(&*a.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
         assert_eq!(&*b.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
         assert!(a.frames.try_recv().is_err(), "delivered twice");
@@ -229,11 +228,11 @@ mod tests {
         let slow = hub.connect(1, 10).unwrap();
         let mut fast = hub.connect(1, 11).unwrap();
         for _ in 0..=QUEUE_CAPACITY {
-            hub.deliver(&[1], &ServerFrame::Pong);
+            pong_to(&hub, &[1]);
             fast.frames.recv().await.unwrap();
         }
         assert!(slow.closed.is_cancelled());
-        hub.deliver(&[1], &ServerFrame::Pong);
+        pong_to(&hub, &[1]);
         assert!(fast.frames.recv().await.is_some());
         assert!(!fast.closed.is_cancelled());
     }

@@ -1,4 +1,4 @@
-//! The one writer of messages on this node. Every send (socket, REST, server function) is
+//! The one writer of messages on this node. Every send (socket or REST) is
 //! queued here; the writer takes every send waiting at that moment, stores them in one
 //! transaction (group commit), then publishes the stored messages in seq order and answers
 //! each caller. Once queued, a send no longer depends on its caller: a closed socket or a
@@ -50,7 +50,7 @@ struct Job {
     message: NewMessage,
     /// The socket it came from: it hears the outcome through the bus.
     origin: Option<ConnectionRef>,
-    /// A caller waiting for the outcome (REST, server functions).
+    /// A caller waiting for the outcome (REST).
     reply: Option<oneshot::Sender<Result<Sent, DomainError>>>,
 }
 
