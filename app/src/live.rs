@@ -15,6 +15,9 @@ use crate::store::{Connection, Pending, Store, new_client_id};
 /// messages stream in; the newest one is sent when the interval ends.
 pub const READ_INTERVAL_MS: u32 = 300;
 
+/// While I type, my peer is told at most once in this many milliseconds.
+pub const TYPING_INTERVAL_MS: u32 = 3_000;
+
 /// The way to put frames on the socket. Empty while offline (and on the server).
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -23,6 +26,8 @@ pub struct Live {
     reads_cooling: StoredValue<HashSet<i64>>,
     /// Chats whose marker moved again meanwhile.
     reads_owed: StoredValue<HashSet<i64>>,
+    /// Chats where my peer was told I am typing less than [`TYPING_INTERVAL_MS`] ago.
+    typing_cooling: StoredValue<HashSet<i64>>,
 }
 
 impl Live {
@@ -32,7 +37,29 @@ impl Live {
             outgoing: StoredValue::new(None),
             reads_cooling: StoredValue::new(HashSet::new()),
             reads_owed: StoredValue::new(HashSet::new()),
+            typing_cooling: StoredValue::new(HashSet::new()),
         }
+    }
+
+    /// I am typing in a chat: tells my peer, at most once per [`TYPING_INTERVAL_MS`].
+    pub fn typing(&self, chat_id: i64) {
+        let cooling = self.typing_cooling.try_update_value(|c| !c.insert(chat_id)).unwrap_or(true);
+        if cooling {
+            return;
+        }
+        let live = *self;
+        if !self.send(ClientFrame::Typing { chat_id }) {
+            // Offline: nobody was told, so the next keystroke may try again.
+            live.typing_cooling.update_value(|c| {
+                c.remove(&chat_id);
+            });
+            return;
+        }
+        after_ms(TYPING_INTERVAL_MS, move || {
+            live.typing_cooling.update_value(|c| {
+                c.remove(&chat_id);
+            });
+        });
     }
 
     /// Puts a frame on the socket; false when offline.
@@ -232,6 +259,14 @@ mod browser {
             }
             ServerFrame::Read { chat } => store.upsert_chat(chat),
             ServerFrame::UserJoined { .. } => store.directory_version.update(|v| *v += 1),
+            ServerFrame::Presence { user_id, online, last_seen_at } => {
+                store.set_presence(user_id, online, last_seen_at)
+            }
+            ServerFrame::Typing { chat_id, .. } => {
+                store.peer_typing(chat_id, js_sys::Date::now());
+                let ms = u32::try_from(crate::store::TYPING_SHOWN_MS as i64).unwrap_or(5_000);
+                super::after_ms(ms + 100, move || store.typing_over(js_sys::Date::now(), None));
+            }
             ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
             ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
         }
@@ -269,6 +304,7 @@ mod browser {
 
     async fn refresh_chats(store: Store) {
         if let Ok(chats) = my_chats().await {
+            store.note_presence(chats.iter().map(|c| &c.peer));
             store.chats.set(chats);
         }
     }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use domain::model::{ChatId, ChatSummary, Message, User};
+use chrono::{DateTime, Utc};
+use domain::model::{ChatId, ChatSummary, Message, Person, User, UserId};
 use leptos::prelude::*;
 
 /// The state of the live connection, shown by the connection badge.
@@ -16,6 +17,18 @@ pub enum Connection {
     /// Not connected; a retry is scheduled.
     Offline,
 }
+
+/// Whether someone is online, as the server last said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// A connection of theirs is open somewhere.
+    pub online: bool,
+    /// When they were last online.
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// How long a peer's `typing` shows without another one, in milliseconds.
+pub const TYPING_SHOWN_MS: f64 = 5_000.0;
 
 /// A message typed here that the server has not confirmed yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +99,10 @@ pub struct Store {
     pub directory_version: RwSignal<u64>,
     /// Messages held back per chat while the gap before them is being fetched.
     pub held_back: StoredValue<HashMap<ChatId, Vec<Message>>>,
+    /// Who is online, from the lists fetched and the `presence` frames since.
+    pub presence: RwSignal<HashMap<UserId, Seen>>,
+    /// Chats whose peer is typing, until when (milliseconds since the epoch).
+    pub typing: RwSignal<HashMap<ChatId, f64>>,
 }
 
 /// What [`Store::receive`] did with a message.
@@ -119,7 +136,47 @@ impl Store {
             connection: RwSignal::new(Connection::Connecting),
             directory_version: RwSignal::new(0),
             held_back: StoredValue::new(HashMap::new()),
+            presence: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(HashMap::new()),
         }
+    }
+
+    /// Takes who is online from people fetched just now.
+    pub fn note_presence<'a>(&self, people: impl IntoIterator<Item = &'a Person>) {
+        self.presence.update(|presence| {
+            for person in people {
+                presence.insert(person.id, Seen { online: person.online, last_seen_at: person.last_seen_at });
+            }
+        });
+    }
+
+    /// A `presence` frame: someone came online or went offline.
+    pub fn set_presence(&self, user_id: UserId, online: bool, last_seen_at: Option<DateTime<Utc>>) {
+        self.presence.update(|presence| {
+            let held = presence.entry(user_id).or_insert(Seen { online, last_seen_at });
+            held.online = online;
+            held.last_seen_at = last_seen_at.or(held.last_seen_at);
+        });
+    }
+
+    /// Whether someone is online (reactive): the newest the server said, or what their
+    /// record says.
+    pub fn seen(&self, person: &Person) -> Seen {
+        self.presence
+            .with(|presence| presence.get(&person.id).copied())
+            .unwrap_or(Seen { online: person.online, last_seen_at: person.last_seen_at })
+    }
+
+    /// My peer is typing in a chat, as of `now` (milliseconds since the epoch).
+    pub fn peer_typing(&self, chat_id: ChatId, now: f64) {
+        self.typing.update(|typing| {
+            typing.insert(chat_id, now + TYPING_SHOWN_MS);
+        });
+    }
+
+    /// Forgets typing that has run out by `now`, or the typing in a chat whose peer's message arrived.
+    pub fn typing_over(&self, now: f64, chat_id: Option<ChatId>) {
+        self.typing.update(|typing| typing.retain(|chat, until| *until > now && Some(*chat) != chat_id));
     }
 
     /// My id.
@@ -130,6 +187,7 @@ impl Store {
     /// Adds a chat summary, or merges it into the one held: a summary computed before
     /// messages that are already here never takes them away (see [`newest_of`]).
     pub fn upsert_chat(&self, chat: ChatSummary) {
+        self.note_presence([&chat.peer]);
         self.chats.update(|chats| {
             match chats.iter_mut().find(|c| c.id == chat.id) {
                 Some(held) => *held = newest_of(held, chat),
@@ -169,6 +227,11 @@ impl Store {
     fn apply(&self, message: Message) -> bool {
         let me = self.my_id();
         let chat_id = message.chat_id;
+        if message.sender_id != me && self.typing.with_untracked(|t| t.contains_key(&chat_id)) {
+            self.typing.update(|typing| {
+                typing.remove(&chat_id);
+            });
+        }
         let open = self.active.get_untracked() == Some(chat_id);
         self.logs.update(|logs| {
             if let Some(log) = logs.get_mut(&chat_id).filter(|log| log.loaded) {
@@ -268,7 +331,13 @@ mod tests {
     }
 
     fn summary(last_seq: i64, last_read_seq: i64, unread: u64) -> ChatSummary {
-        let peer = domain::model::Person { id: 2, name: "Bob".into(), created_at: chrono::Utc::now() };
+        let peer = domain::model::Person {
+            id: 2,
+            name: "Bob".into(),
+            created_at: chrono::Utc::now(),
+            online: false,
+            last_seen_at: None,
+        };
         let last_message = (last_seq > 0).then(|| message(last_seq));
         ChatSummary { id: 1, peer, is_saved_messages: false, last_message, last_seq, last_read_seq, unread }
     }

@@ -26,7 +26,7 @@ pub struct User {
 impl User {
     /// How others see this account.
     pub fn as_person(&self) -> Person {
-        Person { id: self.id, name: self.name.clone(), created_at: self.created_at }
+        Person { id: self.id, name: self.name.clone(), created_at: self.created_at, online: false, last_seen_at: None }
     }
 }
 
@@ -39,6 +39,12 @@ pub struct Person {
     pub name: String,
     /// When they registered.
     pub created_at: DateTime<Utc>,
+    /// True while they have the app open somewhere (at least one live connection on any node).
+    #[serde(default)]
+    pub online: bool,
+    /// When they were last online; `None` if never since this was recorded.
+    #[serde(default)]
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/auth/register`.

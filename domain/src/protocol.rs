@@ -1,10 +1,11 @@
 //! WebSocket frames between the browser and the server. JSON, tagged by `type`.
 //! Documented for other clients in docs/protocol.md.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PublicError;
-use crate::model::{ChatId, ChatSummary, Message, Person, User};
+use crate::model::{ChatId, ChatSummary, Message, Person, User, UserId};
 
 /// The protocol version; the server announces it in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -30,6 +31,12 @@ pub enum ClientFrame {
         chat_id: ChatId,
         /// The newest seq seen.
         seq: i64,
+    },
+    /// I am typing in a chat; my peer sees it for a few seconds. Send at most one every
+    /// few seconds while typing.
+    Typing {
+        /// The chat.
+        chat_id: ChatId,
     },
     /// Keep-alive; answered by `pong`.
     Ping,
@@ -67,6 +74,23 @@ pub enum ServerFrame {
     UserJoined {
         /// The newcomer, as everyone sees them.
         user: Person,
+    },
+    /// Someone came online or went offline.
+    Presence {
+        /// Who.
+        user_id: UserId,
+        /// Online now (a connection open anywhere).
+        online: bool,
+        /// When they were last online, sent when they go offline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen_at: Option<DateTime<Utc>>,
+    },
+    /// My peer is typing in a chat (show it for a few seconds, or until their message arrives).
+    Typing {
+        /// The chat.
+        chat_id: ChatId,
+        /// Who is typing.
+        user_id: UserId,
     },
     /// A frame could not be handled. The connection stays open.
     Error {

@@ -26,17 +26,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "unreachable".to_owned()
         }
     };
-    let redis = match &state.redis {
+    let redis = match state.ctx.messenger.cluster() {
         None => "not configured".to_owned(),
-        Some(client) => match client.ping::<String>(None).await {
-            Ok(_) => "ok".to_owned(),
+        Some(cluster) => match cluster.client.ping::<String>(None).await {
+            Ok(_) if cluster.is_connected() => "ok".to_owned(),
+            Ok(_) => "reconnecting".to_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness: redis unreachable");
                 "unreachable".to_owned()
             }
         },
     };
-    let ready = database == "ok" && redis != "unreachable";
+    let ready = database == "ok" && matches!(redis.as_str(), "ok" | "not configured");
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({ "ready": ready, "database": database, "redis": redis }))).into_response()
 }

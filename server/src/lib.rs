@@ -16,9 +16,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use domain::accounts::AdminBootstrap;
+use domain::cluster::Cluster;
 use domain::messenger::Messenger;
 use domain::passwords::Hashing;
-use fred::interfaces::ClientLike;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
@@ -68,10 +68,12 @@ impl Application {
                 config.admin_email.as_str()
             ),
         }
-        let redis = match &config.redis_url {
-            Some(url) => Some(connect_redis(url).await?),
+        let cluster = match &config.redis_url {
+            Some(url) => Some(Cluster::connect(url, &db).await.map_err(|e| anyhow::anyhow!(e))?),
             None => None,
         };
+        let messenger =
+            Messenger::new(db, writer_db, writer, hashing, cluster).await.map_err(|e| anyhow::anyhow!(e))?;
 
         let leptos = LeptosOptions::builder()
             .output_name("messenger")
@@ -80,12 +82,8 @@ impl Application {
             .site_addr(config.bind)
             .build();
         let state = AppState {
-            ctx: ServerContext {
-                messenger: Messenger::new(db, writer_db, writer, hashing),
-                cookies: CookiePolicy { secure: config.is_https() },
-            },
+            ctx: ServerContext { messenger, cookies: CookiePolicy { secure: config.is_https() } },
             leptos,
-            redis,
             public_origin: config.public_origin(),
         };
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
@@ -152,13 +150,6 @@ async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseCo
     // The writer's connections are opened now, not by the first sends (which would wait for them).
     let writer = connect(pool(writers, writers)).await?;
     Ok((db, writer))
-}
-
-async fn connect_redis(url: &str) -> anyhow::Result<fred::clients::Client> {
-    let config = fred::types::config::Config::from_url(url).context("REDIS_URL")?;
-    let client = fred::types::Builder::from_config(config).build().context("REDIS_URL")?;
-    client.init().await.context("connecting to Redis (REDIS_URL)")?;
-    Ok(client)
 }
 
 fn router(state: AppState) -> Router {

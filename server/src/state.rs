@@ -11,8 +11,6 @@ pub struct AppState {
     pub ctx: ServerContext,
     /// The Leptos site (static files, rendering options).
     pub leptos: LeptosOptions,
-    /// Redis, when configured.
-    pub redis: Option<fred::clients::Client>,
     /// The origin browsers must send on state-changing requests.
     pub public_origin: String,
 }

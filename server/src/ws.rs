@@ -62,15 +62,14 @@ pub async fn upgrade(
 
 async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSession) {
     let user_id = session.user.id;
-    let Some(connection) = messenger.hub.connect(user_id, session.session_id) else {
+    let hello = encode(&ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() });
+    let Some(connection) = messenger.connect(user_id, session.session_id, hello).await else {
         let reason = format!("at most {SOCKETS_PER_USER_MAX} connections per person");
         let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: CLOSE_TOO_MANY, reason: reason.into() }))).await;
         return;
     };
     let me = ConnectionRef { user_id, id: connection.id };
     let replies = connection.replies.clone();
-    let hello = ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() };
-    reply(&replies, &hello).await;
 
     let (mut sink, mut stream) = socket.split();
     let closed = connection.closed.clone();
@@ -100,6 +99,7 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         }
     };
     let reader = async {
+        let mut typing = Typing::default();
         loop {
             let incoming = match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
                 Ok(Some(Ok(incoming))) => incoming,
@@ -108,7 +108,7 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
             };
             match incoming {
                 // Boxed: an idle socket should not carry the handling state in its task.
-                WsMessage::Text(text) => Box::pin(handle(&messenger, me, &replies, text.as_str())).await,
+                WsMessage::Text(text) => Box::pin(handle(&messenger, me, &replies, &mut typing, text.as_str())).await,
                 WsMessage::Binary(_) => {
                     reply_error(&replies, None, malformed("frames are JSON text, not binary")).await
                 }
@@ -121,7 +121,7 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         () = writer => {},
         () = reader => {},
     }
-    messenger.hub.disconnect(user_id, connection.id);
+    messenger.disconnect(user_id, connection.id).await;
 }
 
 /// Writes a batch of frames and flushes once.
@@ -152,7 +152,13 @@ async fn reply_error(replies: &mpsc::Sender<Batch>, client_id: Option<String>, e
 /// Handles one frame. A send is only queued here: the writer answers this socket with
 /// `ack` or `error` in order with everything else it receives, so the reader never waits
 /// for a send's commit and a socket can have many sends in flight.
-async fn handle(messenger: &Messenger, socket: ConnectionRef, replies: &mpsc::Sender<Batch>, text: &str) {
+async fn handle(
+    messenger: &Messenger,
+    socket: ConnectionRef,
+    replies: &mpsc::Sender<Batch>,
+    typing: &mut Typing,
+    text: &str,
+) {
     if text.len() > MAX_FRAME_BYTES {
         let message = format!("a frame has at most {MAX_FRAME_BYTES} bytes");
         return reply_error(replies, None, PublicError::new(ErrorKind::TooLarge, "frame_too_large", message)).await;
@@ -177,6 +183,34 @@ async fn handle(messenger: &Messenger, socket: ConnectionRef, replies: &mpsc::Se
                 reply_error(replies, None, domain::report(e)).await;
             }
         }
+        ClientFrame::Typing { chat_id } => {
+            if typing.allows(chat_id)
+                && let Err(e) = messenger.typing(me, chat_id).await
+            {
+                reply_error(replies, None, domain::report(e)).await;
+            }
+        }
         ClientFrame::Ping => reply(replies, &ServerFrame::Pong).await,
+    }
+}
+
+/// At most one `typing` per chat per [`TYPING_INTERVAL`] from a socket passes; the
+/// others are dropped silently (the peer's indicator is already showing).
+#[derive(Default)]
+struct Typing {
+    last: Option<(i64, std::time::Instant)>,
+}
+
+/// The shortest time between two `typing` frames that reach the peer.
+const TYPING_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Typing {
+    fn allows(&mut self, chat_id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let recent = self.last.is_some_and(|(chat, at)| chat == chat_id && now.duration_since(at) < TYPING_INTERVAL);
+        if !recent {
+            self.last = Some((chat_id, now));
+        }
+        !recent
     }
 }

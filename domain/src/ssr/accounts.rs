@@ -72,6 +72,16 @@ pub async fn find_active(db: &Db, id: i64) -> Result<Option<User>, DomainError> 
     Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| u.is_active).map(Into::into))
 }
 
+/// Records when a user was last online.
+pub async fn record_last_seen(db: &Db, id: i64, at: chrono::DateTime<Utc>) -> Result<(), DomainError> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastSeenAt, sea_orm::sea_query::Expr::value(at))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Deactivates or reactivates an account. Deactivation also ends its sessions.
 pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), DomainError> {
     let updated = user::Entity::update_many()

@@ -1,15 +1,22 @@
 //! What happened, told to every open socket that should know. The writer and the
-//! messenger publish here after their commit; nothing else reaches into the hub. Today the
-//! bus is this node's hub ([`LocalBus`]); a bus between nodes implements the same trait.
+//! messenger publish here after their commit; nothing else reaches into the hub. Without
+//! Redis the bus is this node's hub ([`LocalBus`]); with Redis, [`super::cluster::RedisBus`]
+//! delivers on this node the same way and carries the events to the other nodes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::PublicError;
-use crate::model::{ChatSummary, Message, Person, UserId};
+use crate::model::{ChatId, ChatSummary, Message, Person, UserId};
 use crate::protocol::ServerFrame;
 
 use super::live::{Audience, ConnectionRef, Hub, Outbound, encode};
 
-/// Something the open sockets must hear about.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Something the open sockets must hear about. Events travel between nodes as JSON;
+/// the answers to one socket's sends ([`Event::Resent`], [`Event::SendFailed`]) and the
+/// sending connection never leave the node they happened on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A new message was stored. Both participants' sockets get it; the sending
     /// connection, when there is one, gets it as its `ack` instead.
@@ -18,11 +25,13 @@ pub enum Event {
         message: Message,
         /// The chat's two participants.
         participants: (UserId, UserId),
-        /// The socket the send came from.
+        /// The socket the send came from (on this node; other nodes never see it).
+        #[serde(skip)]
         origin: Option<ConnectionRef>,
     },
     /// A socket's send was answered without storing anything new (a retry of a stored
     /// message): only that socket hears, with an `ack` of the first message.
+    #[serde(skip)]
     Resent {
         /// The message stored the first time.
         message: Message,
@@ -30,6 +39,7 @@ pub enum Event {
         origin: ConnectionRef,
     },
     /// A socket's send was refused: only that socket hears.
+    #[serde(skip)]
     SendFailed {
         /// The refused send's client id.
         client_id: String,
@@ -55,6 +65,35 @@ pub enum Event {
         /// The ended session.
         session_id: i64,
     },
+    /// Someone came online (their first connection anywhere) or went offline (their last
+    /// one closed, or the node holding it stopped answering).
+    PresenceChanged {
+        /// Who.
+        user_id: UserId,
+        /// Online now.
+        online: bool,
+        /// When they were last online, when they have just gone offline.
+        last_seen_at: Option<DateTime<Utc>>,
+    },
+    /// Someone is typing in a chat: only their peer hears. Never stored.
+    Typing {
+        /// The chat.
+        chat_id: ChatId,
+        /// Who is typing.
+        user_id: UserId,
+        /// The other participant, who sees it.
+        peer_id: UserId,
+    },
+    /// Events may have been lost on the way between nodes: every socket on every node
+    /// reconnects and fetches what it missed from the database.
+    Resync,
+}
+
+impl Event {
+    /// True for events the other nodes must hear about.
+    pub fn crosses_nodes(&self) -> bool {
+        !matches!(self, Event::Resent { .. } | Event::SendFailed { .. })
+    }
 }
 
 /// Where events are published.
@@ -78,42 +117,62 @@ impl LocalBus {
 
 impl Bus for LocalBus {
     fn publish(&self, events: Vec<Event>) {
-        let mut frames: Vec<(Audience, Outbound)> = Vec::with_capacity(events.len() * 2);
-        for event in events {
-            match event {
-                Event::MessageStored { message, participants: (lo, hi), origin } => {
-                    let users = vec![lo, hi];
-                    if let Some(origin) = origin {
-                        let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message: message.clone() };
-                        frames.push((Audience::Connection(origin), encode(&ack)));
-                    }
-                    frames.push((Audience::Users { users, except: origin }, encode(&ServerFrame::Message { message })));
-                }
-                Event::Resent { message, origin } => {
-                    let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message };
+        deliver(&self.hub, events);
+    }
+}
+
+/// Tells this node's sockets, in order.
+pub fn deliver(hub: &Hub, events: Vec<Event>) {
+    let mut frames: Vec<(Audience, Outbound)> = Vec::with_capacity(events.len() * 2);
+    for event in events {
+        match event {
+            Event::MessageStored { message, participants: (lo, hi), origin } => {
+                let users = vec![lo, hi];
+                if let Some(origin) = origin {
+                    let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message: message.clone() };
                     frames.push((Audience::Connection(origin), encode(&ack)));
                 }
-                Event::SendFailed { client_id, error, origin } => {
-                    let frame = ServerFrame::Error { client_id: Some(client_id), error };
-                    frames.push((Audience::Connection(origin), encode(&frame)));
+                frames.push((Audience::Users { users, except: origin }, encode(&ServerFrame::Message { message })));
+            }
+            Event::Resent { message, origin } => {
+                let ack = ServerFrame::Ack { client_id: message.client_id.clone(), message };
+                frames.push((Audience::Connection(origin), encode(&ack)));
+            }
+            Event::SendFailed { client_id, error, origin } => {
+                let frame = ServerFrame::Error { client_id: Some(client_id), error };
+                frames.push((Audience::Connection(origin), encode(&frame)));
+            }
+            Event::ReadMoved { user_id, chat } => {
+                let users = vec![user_id];
+                frames.push((Audience::Users { users, except: None }, encode(&ServerFrame::Read { chat })));
+            }
+            Event::UserJoined { user } => {
+                frames.push((Audience::Everyone, encode(&ServerFrame::UserJoined { user })));
+            }
+            Event::PresenceChanged { user_id, online, last_seen_at } => {
+                let frame = ServerFrame::Presence { user_id, online, last_seen_at };
+                frames.push((Audience::EveryoneBut(user_id), encode(&frame)));
+            }
+            Event::Typing { chat_id, user_id, peer_id } => {
+                let users = vec![peer_id];
+                frames
+                    .push((Audience::Users { users, except: None }, encode(&ServerFrame::Typing { chat_id, user_id })));
+            }
+            Event::SessionEnded { session_id } => {
+                if !frames.is_empty() {
+                    hub.dispatch(std::mem::take(&mut frames));
                 }
-                Event::ReadMoved { user_id, chat } => {
-                    let users = vec![user_id];
-                    frames.push((Audience::Users { users, except: None }, encode(&ServerFrame::Read { chat })));
+                hub.close_session(session_id);
+            }
+            Event::Resync => {
+                if !frames.is_empty() {
+                    hub.dispatch(std::mem::take(&mut frames));
                 }
-                Event::UserJoined { user } => {
-                    frames.push((Audience::Everyone, encode(&ServerFrame::UserJoined { user })));
-                }
-                Event::SessionEnded { session_id } => {
-                    if !frames.is_empty() {
-                        self.hub.dispatch(std::mem::take(&mut frames));
-                    }
-                    self.hub.close_session(session_id);
-                }
+                hub.resync_everyone();
             }
         }
-        if !frames.is_empty() {
-            self.hub.dispatch(frames);
-        }
+    }
+    if !frames.is_empty() {
+        hub.dispatch(frames);
     }
 }

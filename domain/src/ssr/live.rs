@@ -48,6 +48,8 @@ pub enum Audience {
     Connection(ConnectionRef),
     /// Every open socket.
     Everyone,
+    /// Every open socket except this user's.
+    EveryoneBut(UserId),
 }
 
 /// One socket's side of the hub.
@@ -60,6 +62,8 @@ pub struct Connection {
     pub replies: mpsc::Sender<Batch>,
     /// Cancelled when the hub drops the socket (too slow, or its session ended).
     pub closed: CancellationToken,
+    /// True when it is its user's only socket on this node (they just came online here).
+    pub first: bool,
 }
 
 struct Entry {
@@ -89,39 +93,49 @@ impl Hub {
     }
 
     /// Registers a new socket of a user, opened with a session; `None` when the user
-    /// already has [`SOCKETS_PER_USER_MAX`] open on this node.
-    pub fn connect(&self, user_id: UserId, session_id: i64) -> Option<Connection> {
+    /// already has [`SOCKETS_PER_USER_MAX`] open on this node. A socket stays registered
+    /// until [`Hub::disconnect`], also after the hub has closed it, so that a user's
+    /// first and last socket are told apart without races.
+    /// `greeting` is the socket's first frame, queued before anything else can be.
+    pub fn connect(&self, user_id: UserId, session_id: i64, greeting: Outbound) -> Option<Connection> {
         let mut sockets = self.sockets();
         let entries = sockets.entry(user_id).or_default();
-        if entries.len() >= SOCKETS_PER_USER_MAX {
+        if entries.iter().filter(|e| !e.closed.is_cancelled()).count() >= SOCKETS_PER_USER_MAX {
             return None;
         }
+        let first = entries.is_empty();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, frames) = mpsc::channel(QUEUE_CAPACITY);
+        // A fresh queue has room.
+        let _ = queue.try_send(vec![greeting]);
         let closed = CancellationToken::new();
         entries.push(Entry { id, session_id, queue: queue.clone(), closed: closed.clone() });
-        Some(Connection { id, frames, replies: queue, closed })
+        Some(Connection { id, frames, replies: queue, closed, first })
     }
 
-    /// Forgets a socket that has closed.
-    pub fn disconnect(&self, user_id: UserId, connection_id: u64) {
+    /// Forgets a socket that has closed; true when it was its user's last on this node.
+    pub fn disconnect(&self, user_id: UserId, connection_id: u64) -> bool {
         let mut sockets = self.sockets();
-        if let Some(entries) = sockets.get_mut(&user_id) {
-            entries.retain(|e| e.id != connection_id);
-            if entries.is_empty() {
-                sockets.remove(&user_id);
-            }
+        let Some(entries) = sockets.get_mut(&user_id) else { return false };
+        let before = entries.len();
+        entries.retain(|e| e.id != connection_id);
+        let last = entries.is_empty() && before > 0;
+        if entries.is_empty() {
+            sockets.remove(&user_id);
         }
+        last
     }
 
     /// Queues frames in order; each socket gets the frames meant for it as one batch, so a
     /// burst counts once against its queue. Sockets whose queue is full are dropped (their
     /// clients reconnect and fetch what they missed).
     pub fn dispatch(&self, frames: Vec<(Audience, Outbound)>) {
-        let mut sockets = self.sockets();
+        let sockets = self.sockets();
         let mut batches: HashMap<(UserId, u64), Batch> = HashMap::new();
         let mut add = |user: UserId, entry: &Entry, frame: &Outbound| {
-            batches.entry((user, entry.id)).or_default().push(frame.clone());
+            if !entry.closed.is_cancelled() {
+                batches.entry((user, entry.id)).or_default().push(frame.clone());
+            }
         };
         for (audience, frame) in &frames {
             match audience {
@@ -140,8 +154,9 @@ impl Hub {
                         add(to.user_id, entry, frame);
                     }
                 }
-                Audience::Everyone => {
-                    for (user, entries) in sockets.iter() {
+                Audience::Everyone | Audience::EveryoneBut(_) => {
+                    let but = if let Audience::EveryoneBut(user) = audience { Some(*user) } else { None };
+                    for (user, entries) in sockets.iter().filter(|(user, _)| Some(**user) != but) {
                         for entry in entries {
                             add(*user, entry, frame);
                         }
@@ -149,47 +164,37 @@ impl Hub {
                 }
             }
         }
-        let mut gone: Vec<(UserId, u64)> = Vec::new();
         for ((user, id), batch) in batches {
             let Some(entry) = sockets.get(&user).and_then(|es| es.iter().find(|e| e.id == id)) else { continue };
-            match entry.queue.try_send(batch) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::info!(user, connection = id, "socket too slow; dropping it");
-                    entry.closed.cancel();
-                    gone.push((user, id));
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => gone.push((user, id)),
-            }
-        }
-        for (user, id) in gone {
-            if let Some(entries) = sockets.get_mut(&user) {
-                entries.retain(|e| e.id != id);
-                if entries.is_empty() {
-                    sockets.remove(&user);
-                }
+            if let Err(mpsc::error::TrySendError::Full(_)) = entry.queue.try_send(batch) {
+                tracing::info!(user, connection = id, "socket too slow; dropping it");
+                entry.closed.cancel();
             }
         }
     }
 
     /// Closes every socket opened with a session (it was signed out).
     pub fn close_session(&self, session_id: i64) {
-        let mut sockets = self.sockets();
-        for entries in sockets.values_mut() {
-            entries.retain(|entry| {
-                let keep = entry.session_id != session_id;
-                if !keep {
-                    entry.closed.cancel();
-                }
-                keep
-            });
+        for entry in self.sockets().values().flatten().filter(|e| e.session_id == session_id) {
+            entry.closed.cancel();
         }
-        sockets.retain(|_, entries| !entries.is_empty());
+    }
+
+    /// Closes every socket on this node; their clients reconnect and fetch what they missed.
+    pub fn resync_everyone(&self) {
+        for entry in self.sockets().values().flatten() {
+            entry.closed.cancel();
+        }
     }
 
     /// True when the user has at least one open socket on this node.
     pub fn is_online(&self, user_id: UserId) -> bool {
         self.sockets().contains_key(&user_id)
+    }
+
+    /// The users with at least one socket on this node.
+    pub fn users(&self) -> Vec<UserId> {
+        self.sockets().keys().copied().collect()
     }
 }
 
@@ -204,6 +209,13 @@ fn dedup(users: &[UserId]) -> Vec<UserId> {
 mod tests {
     use super::*;
 
+    /// A socket of a user, with its greeting read.
+    fn open(hub: &Hub, user: UserId, session: i64) -> Connection {
+        let mut connection = hub.connect(user, session, "hello".into()).unwrap();
+        assert_eq!(&*connection.frames.try_recv().unwrap()[0], "hello", "the greeting comes first");
+        connection
+    }
+
     /// A `pong` frame for every socket of these users.
     fn pong_to(hub: &Hub, users: &[UserId]) {
         hub.dispatch(vec![(Audience::Users { users: users.to_vec(), except: None }, encode(&ServerFrame::Pong))]);
@@ -212,9 +224,9 @@ mod tests {
     #[tokio::test]
     async fn every_socket_of_a_user_gets_the_frame_once() {
         let hub = Hub::default();
-        let mut a = hub.connect(1, 10).unwrap();
-        let mut b = hub.connect(1, 11).unwrap();
-        let mut other = hub.connect(2, 12).unwrap();
+        let mut a = open(&hub, 1, 10);
+        let mut b = open(&hub, 1, 11);
+        let mut other = open(&hub, 2, 12);
         pong_to(&hub, &[1, 1]);
         assert_eq!(&*a.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
         assert_eq!(&*b.frames.recv().await.unwrap()[0], r#"{"type":"pong"}"#);
@@ -225,8 +237,8 @@ mod tests {
     #[tokio::test]
     async fn a_socket_that_cannot_keep_up_is_dropped_and_others_carry_on() {
         let hub = Hub::default();
-        let slow = hub.connect(1, 10).unwrap();
-        let mut fast = hub.connect(1, 11).unwrap();
+        let slow = open(&hub, 1, 10);
+        let mut fast = open(&hub, 1, 11);
         for _ in 0..=QUEUE_CAPACITY {
             pong_to(&hub, &[1]);
             fast.frames.recv().await.unwrap();
@@ -240,9 +252,9 @@ mod tests {
     #[tokio::test]
     async fn frames_published_together_reach_each_socket_as_one_batch_in_order() {
         let hub = Hub::default();
-        let mut sender = hub.connect(1, 10).unwrap();
-        let mut other_tab = hub.connect(1, 11).unwrap();
-        let mut peer = hub.connect(2, 12).unwrap();
+        let mut sender = open(&hub, 1, 10);
+        let mut other_tab = open(&hub, 1, 11);
+        let mut peer = open(&hub, 2, 12);
         let origin = ConnectionRef { user_id: 1, id: sender.id };
         let everyone_but_sender = || Audience::Users { users: vec![1, 2], except: Some(origin) };
         hub.dispatch(vec![
@@ -260,21 +272,36 @@ mod tests {
     #[tokio::test]
     async fn a_user_has_at_most_sixteen_sockets_and_a_closed_one_frees_its_place() {
         let hub = Hub::default();
-        let open: Vec<Connection> = (0..SOCKETS_PER_USER_MAX).map(|_| hub.connect(1, 10).unwrap()).collect();
-        assert!(hub.connect(1, 10).is_none(), "a seventeenth socket is refused");
-        assert!(hub.connect(2, 20).is_some(), "other users are not affected");
-        hub.disconnect(1, open[0].id);
-        assert!(hub.connect(1, 10).is_some());
+        let tabs: Vec<Connection> = (0..SOCKETS_PER_USER_MAX).map(|_| open(&hub, 1, 10)).collect();
+        assert!(hub.connect(1, 10, "hello".into()).is_none(), "a seventeenth socket is refused");
+        assert!(hub.connect(2, 20, "hello".into()).is_some(), "other users are not affected");
+        assert!(!hub.disconnect(1, tabs[0].id), "not the last one");
+        assert!(hub.connect(1, 10, "hello".into()).is_some());
     }
 
     #[tokio::test]
     async fn signing_out_closes_only_that_sessions_sockets() {
         let hub = Hub::default();
-        let signed_out = hub.connect(1, 10).unwrap();
-        let other_device = hub.connect(1, 11).unwrap();
+        let signed_out = open(&hub, 1, 10);
+        let other_device = open(&hub, 1, 11);
         hub.close_session(10);
         assert!(signed_out.closed.is_cancelled());
         assert!(!other_device.closed.is_cancelled());
         assert!(hub.is_online(1));
+    }
+
+    #[tokio::test]
+    async fn a_users_first_and_last_socket_are_told_apart_also_when_the_hub_closed_one() {
+        let hub = Hub::default();
+        let tab = open(&hub, 1, 10);
+        assert!(tab.first);
+        hub.resync_everyone();
+        assert!(tab.closed.is_cancelled());
+        // The client reconnects before the old socket's task has finished: still online.
+        let again = open(&hub, 1, 10);
+        assert!(!again.first);
+        assert!(!hub.disconnect(1, tab.id));
+        assert!(hub.disconnect(1, again.id), "the last socket went");
+        assert!(!hub.is_online(1));
     }
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::bus::{Bus, Event, LocalBus};
-use super::live::{ConnectionRef, Hub};
+use super::cluster::Cluster;
+use super::live::{Connection, ConnectionRef, Hub, Outbound};
 use super::passwords::Hashing;
 use super::writer::{Writer, WriterConfig};
 use super::{Db, accounts, chats, directory, messages, sessions};
 use crate::error::DomainError;
 use crate::input::{NewAccount, NewMessage};
-use crate::model::{ChatSummary, Message, User, UserPage};
+use crate::model::{ChatSummary, Message, Person, User, UserId, UserPage};
 
 /// Sign-in attempts allowed per email address: a burst of this many, then one more
 /// every 60/N seconds.
@@ -31,6 +32,8 @@ pub struct Messenger {
     /// Open sockets on this node.
     pub hub: Hub,
     bus: Arc<dyn Bus>,
+    /// The other nodes, through Redis; `None` when this node runs alone.
+    cluster: Option<Cluster>,
     writer: Writer,
     hashing: Hashing,
     sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
@@ -39,14 +42,111 @@ pub struct Messenger {
 impl Messenger {
     /// A messenger over a database, with no sockets yet. Its writer stores messages
     /// through `writer_db` (on SQLite, a pool of one connection: the only writer) and runs
-    /// on the current Tokio runtime; passwords are hashed through `hashing`.
-    pub fn new(db: Db, writer_db: Db, config: WriterConfig, hashing: Hashing) -> Self {
+    /// on the current Tokio runtime; passwords are hashed through `hashing`. With a
+    /// cluster, events and presence are shared with the other nodes through Redis.
+    pub async fn new(
+        db: Db,
+        writer_db: Db,
+        config: WriterConfig,
+        hashing: Hashing,
+        cluster: Option<Cluster>,
+    ) -> Result<Self, String> {
         let hub = Hub::default();
-        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let bus: Arc<dyn Bus> = match &cluster {
+            Some(cluster) => {
+                let bus: Arc<dyn Bus> = Arc::new(cluster.bus(hub.clone()).await?);
+                cluster.keep_presence(hub.clone(), db.clone(), bus.clone());
+                bus
+            }
+            None => Arc::new(LocalBus::new(hub.clone())),
+        };
         let writer = Writer::spawn(writer_db, bus.clone(), config);
         let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
-        Self { db, hub, bus, writer, hashing, sign_in_attempts }
+        Ok(Self { db, hub, bus, cluster, writer, hashing, sign_in_attempts })
+    }
+
+    /// The connection to the other nodes, when there are any.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Registers a socket opened with a session, its first frame `greeting`; `None` when
+    /// its user has too many open. A user's first connection anywhere makes them online
+    /// for everyone.
+    pub async fn connect(&self, user_id: UserId, session_id: i64, greeting: Outbound) -> Option<Connection> {
+        let connection = self.hub.connect(user_id, session_id, greeting)?;
+        if connection.first {
+            let first_anywhere = match &self.cluster {
+                None => true,
+                Some(cluster) => cluster.arrive(user_id).await.unwrap_or_else(|error| {
+                    tracing::warn!(%error, "could not record presence in Redis");
+                    true
+                }),
+            };
+            if first_anywhere {
+                self.bus.publish(vec![Event::PresenceChanged { user_id, online: true, last_seen_at: None }]);
+            }
+        }
+        Some(connection)
+    }
+
+    /// Forgets a closed socket. When it was its user's last anywhere, they go offline
+    /// (and their last-seen time is recorded).
+    pub async fn disconnect(&self, user_id: UserId, connection_id: u64) {
+        if !self.hub.disconnect(user_id, connection_id) {
+            return;
+        }
+        let gone_everywhere = match &self.cluster {
+            None => true,
+            Some(cluster) => cluster.leave(user_id).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not record presence in Redis");
+                true
+            }),
+        };
+        if gone_everywhere {
+            let now = chrono::Utc::now();
+            if let Err(error) = accounts::record_last_seen(&self.db, user_id, now).await {
+                tracing::warn!(?error, "could not record last seen");
+            }
+            self.bus.publish(vec![Event::PresenceChanged { user_id, online: false, last_seen_at: Some(now) }]);
+        }
+    }
+
+    /// True when the user has a connection open on some node (the Telegram notifier asks
+    /// before telling someone of a message). Without Redis, or when it fails, this node's
+    /// sockets decide.
+    pub async fn is_online(&self, user_id: UserId) -> bool {
+        self.online_among(&[user_id]).await.first().copied().unwrap_or(false)
+    }
+
+    async fn online_among(&self, users: &[UserId]) -> Vec<bool> {
+        if let Some(cluster) = &self.cluster {
+            match cluster.online_among(users).await {
+                Ok(online) => return online,
+                Err(error) => tracing::warn!(%error, "could not read presence from Redis"),
+            }
+        }
+        users.iter().map(|user| self.hub.is_online(*user)).collect()
+    }
+
+    /// Sets `online` on these people.
+    async fn with_presence<'a>(&self, people: impl Iterator<Item = &'a mut Person>) {
+        let mut people: Vec<&mut Person> = people.collect();
+        let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+        for (person, online) in people.iter_mut().zip(self.online_among(&ids).await) {
+            person.online = online;
+        }
+    }
+
+    /// Tells my peer in a chat that I am typing (not in Saved Messages).
+    pub async fn typing(&self, me: UserId, chat_id: i64) -> Result<(), DomainError> {
+        let (lo, hi) = chats::participants(&self.db, me, chat_id).await?;
+        let peer_id = if lo == me { hi } else { lo };
+        if peer_id != me {
+            self.bus.publish(vec![Event::Typing { chat_id, user_id: me, peer_id }]);
+        }
+        Ok(())
     }
 
     /// Creates an account and signs it in (returns the session token); everyone online
@@ -86,9 +186,11 @@ impl Messenger {
         Ok(())
     }
 
-    /// A page of the directory.
+    /// A page of the directory, with who is online.
     pub async fn directory(&self, query: directory::DirectoryQuery) -> Result<UserPage, DomainError> {
-        directory::page(&self.db, query).await
+        let mut page = directory::page(&self.db, query).await?;
+        self.with_presence(page.users.iter_mut()).await;
+        Ok(page)
     }
 
     /// Stores a message (once per client_id) and delivers it to both participants'
@@ -105,12 +207,16 @@ impl Messenger {
 
     /// My chats, newest activity first.
     pub async fn my_chats(&self, me: i64) -> Result<Vec<ChatSummary>, DomainError> {
-        chats::list(&self.db, me).await
+        let mut chats = chats::list(&self.db, me).await?;
+        self.with_presence(chats.iter_mut().map(|c| &mut c.peer)).await;
+        Ok(chats)
     }
 
     /// The one chat with a peer (oneself: Saved Messages), created on first open.
     pub async fn open_chat(&self, me: i64, peer_id: i64) -> Result<ChatSummary, DomainError> {
-        chats::open_with(&self.db, me, peer_id).await
+        let mut chat = chats::open_with(&self.db, me, peer_id).await?;
+        self.with_presence(std::iter::once(&mut chat.peer)).await;
+        Ok(chat)
     }
 
     /// A page of a chat's history: before `before_seq` (or the newest), oldest first.
@@ -131,7 +237,8 @@ impl Messenger {
 
     /// Moves my read marker; my other tabs update their unread counts.
     pub async fn mark_read(&self, me: i64, chat_id: i64, seq: i64) -> Result<ChatSummary, DomainError> {
-        let chat = chats::mark_read(&self.db, me, chat_id, seq).await?;
+        let mut chat = chats::mark_read(&self.db, me, chat_id, seq).await?;
+        self.with_presence(std::iter::once(&mut chat.peer)).await;
         self.bus.publish(vec![Event::ReadMoved { user_id: me, chat: chat.clone() }]);
         Ok(chat)
     }

@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod chats;
+pub mod cluster;
 pub mod directory;
 pub mod entity;
 pub mod live;

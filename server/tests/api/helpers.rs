@@ -138,6 +138,7 @@ impl TestApp {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let mut ws = self.handshake(Some(&person.cookie), None).await.expect("upgrade");
+        // The greeting is queued before anything else can reach the socket.
         let first = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("a frame");
         match first {
             Some(Ok(Message::Close(Some(frame)))) => Some(frame.code.into()),
@@ -224,13 +225,33 @@ impl Socket {
         self.ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("frame sent");
     }
 
-    /// The next JSON frame (pings skipped). Fails the test after 10 s of silence.
+    /// The next JSON frame (pings and `presence` frames skipped). Fails the test after 10 s of silence.
     pub async fn next(&mut self) -> Value {
         self.try_next().await.expect("a frame, not the end of the connection")
     }
 
-    /// The next JSON frame, or `None` when the server closed the connection.
+    /// The next JSON frame other than `presence`, or `None` when the server closed the connection.
     pub async fn try_next(&mut self) -> Option<Value> {
+        loop {
+            let frame = self.try_next_any().await?;
+            if frame["type"] != "presence" {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The next `presence` frame (other frames skipped).
+    pub async fn next_presence(&mut self) -> Value {
+        loop {
+            let frame = self.try_next_any().await.expect("a frame, not the end of the connection");
+            if frame["type"] == "presence" {
+                return frame;
+            }
+        }
+    }
+
+    /// The next JSON frame of any type, or `None` when the server closed the connection.
+    pub async fn try_next_any(&mut self) -> Option<Value> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         loop {

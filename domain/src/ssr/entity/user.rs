@@ -34,7 +34,13 @@ impl ActiveModelBehavior for ActiveModel {}
 
 impl From<Model> for crate::model::Person {
     fn from(user: Model) -> Self {
-        Self { id: user.id, name: user.name, created_at: user.created_at }
+        Self {
+            id: user.id,
+            name: user.name,
+            created_at: user.created_at,
+            online: false,
+            last_seen_at: user.last_seen_at,
+        }
     }
 }
 
