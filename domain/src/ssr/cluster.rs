@@ -6,12 +6,13 @@
 //! in the database at its first migration: the nodes sharing a database share a namespace,
 //! and nothing else on the same Redis sees their keys.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fred::clients::{Client, SubscriberClient};
-use fred::interfaces::{ClientLike, EventInterface, PubsubInterface, SortedSetsInterface};
+use fred::interfaces::{ClientLike, EventInterface, KeysInterface, PubsubInterface, SortedSetsInterface};
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::{Builder, Limit};
 use sea_orm::{ConnectionTrait, Statement};
@@ -22,12 +23,15 @@ use super::Db;
 use super::bus::{Bus, Event, deliver};
 use super::live::Hub;
 use crate::error::DomainError;
-use crate::model::UserId;
+use crate::model::{ChatId, UserId};
 
 /// A presence entry lapses this long after its node last renewed it.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
 /// How often a node renews its users' presence and sweeps lapsed entries.
 pub const PRESENCE_RENEWAL: Duration = Duration::from_secs(20);
+/// Presence keys vanish this many seconds after their last renewal, so an installation
+/// whose nodes all stopped leaves nothing behind in Redis.
+const KEY_LIFETIME: i64 = 3 * 60;
 /// A Redis command that takes longer fails (the caller falls back or resyncs).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Publications waiting for Redis before events are dropped (and the nodes resync).
@@ -108,11 +112,13 @@ impl Cluster {
         // Receivers first, so that nothing published after the subscription is missed.
         let messages = self.subscriber.message_rx();
         let reconnects = self.subscriber.reconnect_rx();
-        let _ = self.subscriber.manage_subscriptions();
+        // Detached: it lives as long as the subscriber and resubscribes after each reconnect.
+        drop(self.subscriber.manage_subscriptions());
         self.subscriber.subscribe(self.channel()).await.map_err(|e| format!("subscribing in Redis: {e}"))?;
+        let sockets = InOrder::new(hub);
         tokio::spawn(send_out(self.clone(), queue, lost.clone()));
-        tokio::spawn(take_in(self.node.clone(), hub.clone(), messages, reconnects));
-        Ok(RedisBus { hub, outgoing, lost })
+        tokio::spawn(take_in(self.node.clone(), sockets.clone(), messages, reconnects));
+        Ok(RedisBus { sockets, outgoing, lost })
     }
 
     fn expiry(&self) -> f64 {
@@ -125,8 +131,10 @@ impl Cluster {
         let pipeline = self.client.pipeline();
         let _: () = pipeline.zadd(self.online_key(user), None, None, false, false, (expiry, &*self.node)).await?;
         let _: () = pipeline.zadd(self.entries_key(), None, None, false, false, (expiry, self.entry(user))).await?;
+        let _: () = pipeline.expire(self.online_key(user), KEY_LIFETIME, None).await?;
+        let _: () = pipeline.expire(self.entries_key(), KEY_LIFETIME, None).await?;
         let _: () = pipeline.zcount(self.online_key(user), now_ms(), f64::INFINITY).await?;
-        let (_, _, live): (i64, i64, i64) = pipeline.all().await?;
+        let (_, _, _, _, live): (i64, i64, i64, i64, i64) = pipeline.all().await?;
         Ok(live == 1)
     }
 
@@ -163,9 +171,11 @@ impl Cluster {
             for user in chunk {
                 let _: () =
                     pipeline.zadd(self.online_key(*user), None, None, false, false, (expiry, &*self.node)).await?;
+                let _: () = pipeline.expire(self.online_key(*user), KEY_LIFETIME, None).await?;
                 let _: () =
                     pipeline.zadd(self.entries_key(), None, None, false, false, (expiry, self.entry(*user))).await?;
             }
+            let _: () = pipeline.expire(self.entries_key(), KEY_LIFETIME, None).await?;
             let _: Vec<i64> = pipeline.all().await?;
         }
         Ok(())
@@ -246,7 +256,7 @@ pub async fn instance_id(db: &Db) -> Result<String, DomainError> {
 /// The bus between nodes. Publishing never waits: events go to this node's sockets at
 /// once and into a bounded queue for Redis.
 pub struct RedisBus {
-    hub: Hub,
+    sockets: InOrder,
     outgoing: mpsc::Sender<Vec<Event>>,
     lost: Arc<AtomicBool>,
 }
@@ -254,7 +264,7 @@ pub struct RedisBus {
 impl Bus for RedisBus {
     fn publish(&self, events: Vec<Event>) {
         let shared: Vec<Event> = events.iter().filter(|e| e.crosses_nodes()).cloned().collect();
-        deliver(&self.hub, events);
+        self.sockets.deliver(events);
         if !shared.is_empty() && self.outgoing.try_send(shared).is_err() {
             // Redis is too slow or gone: the other nodes will be told to resync.
             self.lost.store(true, Ordering::Relaxed);
@@ -263,29 +273,46 @@ impl Bus for RedisBus {
 }
 
 /// Publishes what this node's bus queued, a batch at a time and in order. After a loss
-/// (a full queue or a failed publication) the next publication starts with `Resync`, so
-/// the other nodes' clients fetch what they missed from the database.
+/// (a full queue or a failed publication) a `Resync` goes out as soon as Redis answers
+/// again (or before the next publication), so the other nodes' clients fetch what they
+/// missed from the database.
 async fn send_out(cluster: Cluster, mut queue: mpsc::Receiver<Vec<Event>>, lost: Arc<AtomicBool>) {
-    let channel = cluster.channel();
+    let mut reconnects = cluster.client.reconnect_rx();
     let mut waiting: Vec<Vec<Event>> = Vec::new();
-    while queue.recv_many(&mut waiting, 256).await > 0 {
+    loop {
         let mut events: Vec<Event> = Vec::new();
-        if lost.swap(false, Ordering::Relaxed) {
-            events.push(Event::Resync);
-        }
-        events.extend(waiting.drain(..).flatten());
-        let envelope = Envelope { node: cluster.node.to_string(), events };
-        let payload = match serde_json::to_string(&envelope) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::error!(%error, "could not encode events");
-                continue;
+        tokio::select! {
+            received = queue.recv_many(&mut waiting, 256) => {
+                if received == 0 {
+                    break;
+                }
+                events.extend(waiting.drain(..).flatten());
             }
-        };
-        if let Err(error) = cluster.client.publish::<(), _, _>(channel.as_str(), payload).await {
-            tracing::warn!(%error, "could not publish to Redis; the other nodes will resync");
-            lost.store(true, Ordering::Relaxed);
+            reconnected = reconnects.recv() => {
+                if matches!(reconnected, Err(broadcast::error::RecvError::Closed)) {
+                    break;
+                }
+                if !lost.load(Ordering::Relaxed) {
+                    continue;
+                }
+            }
         }
+        if lost.swap(false, Ordering::Relaxed) {
+            events.insert(0, Event::Resync);
+        }
+        publish(&cluster, &lost, events).await;
+    }
+}
+
+async fn publish(cluster: &Cluster, lost: &AtomicBool, events: Vec<Event>) {
+    let envelope = Envelope { node: cluster.node.to_string(), events };
+    let payload = match serde_json::to_string(&envelope) {
+        Ok(payload) => payload,
+        Err(error) => return tracing::error!(%error, "could not encode events"),
+    };
+    if let Err(error) = cluster.client.publish::<(), _, _>(cluster.channel(), payload).await {
+        tracing::warn!(%error, "could not publish to Redis; the other nodes will resync");
+        lost.store(true, Ordering::Relaxed);
     }
 }
 
@@ -294,7 +321,7 @@ async fn send_out(cluster: Cluster, mut queue: mpsc::Receiver<Vec<Event>>, lost:
 /// resyncs.
 async fn take_in(
     node: Arc<str>,
-    hub: Hub,
+    sockets: InOrder,
     mut messages: broadcast::Receiver<fred::types::Message>,
     mut reconnects: broadcast::Receiver<fred::types::config::Server>,
 ) {
@@ -304,24 +331,114 @@ async fn take_in(
                 Ok(message) => {
                     let Some(text) = message.value.as_str().map(|t| t.into_owned()) else { continue };
                     match serde_json::from_str::<Envelope>(&text) {
-                        Ok(envelope) if *envelope.node != *node => deliver(&hub, envelope.events),
+                        Ok(envelope) if *envelope.node != *node => sockets.deliver(envelope.events),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(%error, "unreadable events from Redis"),
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "fell behind the other nodes; resyncing every socket");
-                    hub.resync_everyone();
+                    sockets.hub.resync_everyone();
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             reconnected = reconnects.recv() => match reconnected {
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     tracing::info!("reconnected to Redis; resyncing every socket");
-                    hub.resync_everyone();
+                    sockets.hub.resync_everyone();
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         }
+    }
+}
+
+/// How long a message waits for the ones before it (stored by another node, still on
+/// their way) before it is delivered anyway; the client then fetches the gap.
+const HOLD_FOR_GAP: Duration = Duration::from_millis(300);
+/// Chats whose order is tracked before idle ones are forgotten.
+const CHATS_TRACKED: usize = 100_000;
+
+/// This node's sockets, with each chat's messages put back in seq order. Two nodes store
+/// messages of the same chat at the same time; each hears its own at once and the other's
+/// a moment later through Redis. A message more than one past the newest delivered waits
+/// (at most [`HOLD_FOR_GAP`]) for the ones before it. The first message of a chat that
+/// this node sees (since it started) waits too, unless its seq is 1.
+#[derive(Clone)]
+struct InOrder {
+    hub: Hub,
+    chats: Arc<Mutex<HashMap<ChatId, ChatOrder>>>,
+}
+
+struct ChatOrder {
+    /// The seq that may be delivered next.
+    next: i64,
+    /// Messages that came early, by seq.
+    held: BTreeMap<i64, Event>,
+}
+
+impl InOrder {
+    fn new(hub: Hub) -> Self {
+        Self { hub, chats: Arc::default() }
+    }
+
+    fn chats(&self) -> MutexGuard<'_, HashMap<ChatId, ChatOrder>> {
+        self.chats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Delivers what is in order now and holds back what came early. The lock is held
+    /// while delivering, so two callers cannot deliver one chat's messages crosswise.
+    fn deliver(&self, events: Vec<Event>) {
+        let mut chats = self.chats();
+        if chats.len() > CHATS_TRACKED {
+            chats.retain(|_, order| !order.held.is_empty());
+        }
+        let mut now = Vec::with_capacity(events.len());
+        let mut waiting: Vec<ChatId> = Vec::new();
+        for event in events {
+            let Event::MessageStored { message, .. } = &event else {
+                now.push(event);
+                continue;
+            };
+            let (chat, seq) = (message.chat_id, message.seq);
+            // A chat not seen before: whether the messages before this one have been
+            // delivered here is unknown, so unless it is the first, it waits for them.
+            let order = chats.entry(chat).or_insert_with(|| ChatOrder { next: 1, held: BTreeMap::new() });
+            if seq > order.next {
+                if order.held.is_empty() {
+                    waiting.push(chat);
+                }
+                order.held.insert(seq, event);
+                continue;
+            }
+            // Older than the newest delivered: a late one after a release; clients drop duplicates.
+            order.next = order.next.max(seq + 1);
+            now.push(event);
+            while let Some(early) = order.held.remove(&order.next) {
+                order.next += 1;
+                now.push(early);
+            }
+        }
+        deliver(&self.hub, now);
+        drop(chats);
+        for chat in waiting {
+            let sockets = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(HOLD_FOR_GAP).await;
+                sockets.release(chat);
+            });
+        }
+    }
+
+    /// Stops waiting for a chat's missing messages: delivers what it holds, in order.
+    fn release(&self, chat: ChatId) {
+        let mut chats = self.chats();
+        let Some(order) = chats.get_mut(&chat) else { return };
+        let held = std::mem::take(&mut order.held);
+        if let Some(newest) = held.keys().next_back() {
+            tracing::debug!(chat, missing_from = order.next, "delivering past a gap");
+            order.next = newest + 1;
+        }
+        deliver(&self.hub, held.into_values().collect());
     }
 }

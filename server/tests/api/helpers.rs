@@ -35,7 +35,9 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     /// A browser with its own cookie jar.
     pub client: Client,
-    _dir: tempfile::TempDir,
+    /// The settings it was started with.
+    vars: HashMap<String, String>,
+    _dir: std::sync::Arc<tempfile::TempDir>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -69,6 +71,10 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
+    start(vars, std::sync::Arc::new(dir)).await
+}
+
+async fn start(vars: HashMap<String, String>, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
     let app = Application::build(config).await.expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -77,7 +83,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp { address, db, client: browser(), _dir: dir, _stop: stop }
+    TestApp { address, db, client: browser(), vars, _dir: dir, _stop: stop }
 }
 
 /// A new browser: its own cookies, no redirects followed.
@@ -86,6 +92,12 @@ pub fn browser() -> Client {
 }
 
 impl TestApp {
+    /// Another node of the same installation: the same database and Redis, its own port.
+    /// Dropping a node stops it.
+    pub async fn another_node(&self) -> TestApp {
+        start(self.vars.clone(), self._dir.clone()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
