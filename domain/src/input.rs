@@ -19,19 +19,22 @@ pub const MESSAGE_MAX: usize = 4000;
 pub struct Email(String);
 
 impl Email {
-    /// Trims, checks the syntax and lower-cases.
+    /// Trims, lower-cases, then checks the syntax and the length of what will be stored
+    /// (lower-casing can change a character into several). Only a bare address is an
+    /// email: `Ann <ann@example.com>` is not.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        let lowered = raw.trim().to_lowercase();
+        if lowered.is_empty() {
             return Err("enter your email".into());
         }
-        if trimmed.chars().count() > EMAIL_MAX {
+        if lowered.chars().count() > EMAIL_MAX {
             return Err(format!("an email has at most {EMAIL_MAX} characters"));
         }
-        if !email_address::EmailAddress::is_valid(trimmed) || !trimmed.contains('@') {
+        let bare = email_address::Options::default().without_display_text();
+        if email_address::EmailAddress::parse_with_options(&lowered, bare).is_err() || !lowered.contains('@') {
             return Err("this does not look like an email address".into());
         }
-        Ok(Self(trimmed.to_lowercase()))
+        Ok(Self(lowered))
     }
 
     /// The normalized address.
