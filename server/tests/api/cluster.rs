@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Socket, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Person, Socket, TestApp, spawn_app, spawn_app_with};
 
 fn send(chat_id: &Value, client_id: &str, text: &str) -> Value {
     json!({ "type": "send", "chat_id": chat_id, "client_id": client_id, "text": text })
@@ -25,13 +25,19 @@ async fn seqs_seen(socket: &mut Socket, chat_id: &Value, count: usize) -> Vec<i6
     seqs
 }
 
-#[tokio::test]
-async fn people_on_two_nodes_chat_live_and_every_socket_sees_every_message_once_in_seq_order() {
+/// Two nodes of one installation on PostgreSQL and the shared Redis; Ann and Bob with a chat.
+async fn two_nodes_with_a_chat() -> (TestApp, TestApp, Person, Person, Value) {
     let node1 = spawn_app(Backend::Postgres).await;
     let node2 = node1.another_node().await;
     let ann = node1.person("ann@example.com", "Ann").await;
     let bob = node1.person("bob@example.com", "Bob").await;
     let chat = node1.open_chat(&ann, bob.id).await;
+    (node1, node2, ann, bob, chat)
+}
+
+#[tokio::test]
+async fn people_on_two_nodes_chat_live_and_every_socket_sees_every_message_once_in_seq_order() {
+    let (node1, node2, ann, bob, chat) = two_nodes_with_a_chat().await;
     let mut ann_on_1 = node1.socket(&ann).await;
     let mut ann_on_2 = node2.socket(&ann).await;
     let mut bob_on_2 = node2.socket(&bob).await;
@@ -54,11 +60,7 @@ async fn people_on_two_nodes_chat_live_and_every_socket_sees_every_message_once_
 
 #[tokio::test]
 async fn read_markers_typing_presence_and_sign_out_cross_nodes() {
-    let node1 = spawn_app(Backend::Postgres).await;
-    let node2 = node1.another_node().await;
-    let ann = node1.person("ann@example.com", "Ann").await;
-    let bob = node1.person("bob@example.com", "Bob").await;
-    let chat = node1.open_chat(&ann, bob.id).await;
+    let (node1, node2, ann, bob, chat) = two_nodes_with_a_chat().await;
     let mut ann_on_1 = node1.socket(&ann).await;
 
     // Bob opens the app on node 2: Ann, on node 1, sees him come online, and so does the
