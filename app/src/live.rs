@@ -2,7 +2,9 @@
 //!
 //! After every (re)connect the client first fetches what it missed in each loaded chat
 //! (from the newest seq it holds), then resends what is still pending with the same
-//! client_ids, so nothing is lost and nothing is shown twice.
+//! client_ids, so nothing is lost and nothing is shown twice. A send the server could not
+//! take for a moment (an error of kind `unavailable`: its queue full, its database out of
+//! reach) stays pending and goes again after a back-off (see [`Store::postpone`]).
 
 use domain::protocol::ClientFrame;
 use leptos::prelude::*;
@@ -158,6 +160,7 @@ pub use browser::connect;
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use domain::ErrorKind;
     use domain::model::HISTORY_LIMIT_MAX;
     use domain::protocol::{ClientFrame, ServerFrame};
     use futures::{FutureExt, SinkExt, StreamExt};
@@ -222,7 +225,7 @@ mod browser {
                             store.connection.set(Connection::Online);
                             spawn_local(resync(store, live));
                         }
-                        dispatch(store, frame);
+                        dispatch(store, live, frame);
                     }
                     Some(Ok(WsMessage::Bytes(_))) => {}
                     _ => return greeted,
@@ -245,7 +248,7 @@ mod browser {
     }
 
     /// Applies one frame from the server to the store.
-    fn dispatch(store: Store, frame: ServerFrame) {
+    fn dispatch(store: Store, live: Live, frame: ServerFrame) {
         match frame {
             ServerFrame::Hello { .. } | ServerFrame::Pong => {}
             ServerFrame::Ack { client_id, message } => {
@@ -267,9 +270,27 @@ mod browser {
                 let ms = u32::try_from(crate::store::TYPING_SHOWN_MS as i64).unwrap_or(5_000);
                 super::after_ms(ms + 100, move || store.typing_over(js_sys::Date::now(), None));
             }
+            ServerFrame::Error { client_id: Some(client_id), error } if error.kind == ErrorKind::Unavailable => {
+                resend_later(store, live, client_id)
+            }
             ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
             ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
         }
+    }
+
+    /// The server could not take a send for a moment: it stays pending and goes again, with
+    /// the same client_id, after a back-off; only while connected (after a reconnect the
+    /// resync sends everything pending anyway).
+    fn resend_later(store: Store, live: Live, client_id: String) {
+        let Some(wait) = store.postpone(&client_id) else { return };
+        super::after_ms(wait, move || {
+            if store.connection.try_get_untracked() != Some(Connection::Online) {
+                return;
+            }
+            if let Some(p) = store.resend_due(&client_id) {
+                live.send(ClientFrame::Send { chat_id: p.chat_id, client_id: p.client_id, text: p.text });
+            }
+        });
     }
 
     /// What a received message still needs: the chat list, or the messages before it.

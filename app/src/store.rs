@@ -30,6 +30,13 @@ pub struct Seen {
 /// How long a peer's `typing` shows without another one, in milliseconds.
 pub const TYPING_SHOWN_MS: f64 = 5_000.0;
 
+/// A send the server could not take for a moment (`busy`, `unavailable`) goes again after
+/// this many milliseconds, doubling with each refusal up to [`RESEND_MAX_MS`].
+pub const RESEND_FIRST_MS: u32 = 1_000;
+
+/// The longest wait before such a send goes again.
+pub const RESEND_MAX_MS: u32 = 10_000;
+
 /// A message typed here that the server has not confirmed yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
@@ -103,6 +110,9 @@ pub struct Store {
     pub presence: RwSignal<HashMap<UserId, Seen>>,
     /// Chats whose peer is typing, until when (milliseconds since the epoch).
     pub typing: RwSignal<HashMap<ChatId, f64>>,
+    /// Per pending send (by client_id) that the server could not take for a moment, the
+    /// last wait before sending it again, in milliseconds.
+    pub resend_waits: StoredValue<HashMap<String, u32>>,
 }
 
 /// What [`Store::receive`] did with a message.
@@ -138,6 +148,7 @@ impl Store {
             held_back: StoredValue::new(HashMap::new()),
             presence: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
+            resend_waits: StoredValue::new(HashMap::new()),
         }
     }
 
@@ -261,17 +272,47 @@ impl Store {
 
     /// The server confirmed a send: the pending bubble becomes the stored message.
     pub fn acknowledge(&self, client_id: &str, message: Message) -> Received {
+        self.forget_resend(client_id);
         self.pending.update(|p| p.retain(|p| p.client_id != client_id));
         self.receive(message)
     }
 
     /// The server refused a send: the pending bubble shows why and offers a retry.
     pub fn fail(&self, client_id: &str, why: String) {
+        self.forget_resend(client_id);
         self.pending.update(|pending| {
             if let Some(p) = pending.iter_mut().find(|p| p.client_id == client_id) {
                 p.failed = Some(why);
             }
         });
+    }
+
+    /// The server could not take a send for a moment (an error of kind `unavailable`:
+    /// `busy`, `unavailable`); nothing was stored. It stays pending, and the caller sends
+    /// it again with the same client_id after the wait returned, in milliseconds:
+    /// [`RESEND_FIRST_MS`], doubling with each refusal up to [`RESEND_MAX_MS`]. `None`
+    /// when it is no longer waiting (acknowledged, failed, or unknown here).
+    pub fn postpone(&self, client_id: &str) -> Option<u32> {
+        self.resend_due(client_id)?;
+        self.resend_waits.try_update_value(|waits| {
+            let wait = waits.get(client_id).map_or(RESEND_FIRST_MS, |last| last.saturating_mul(2).min(RESEND_MAX_MS));
+            waits.insert(client_id.to_owned(), wait);
+            wait
+        })
+    }
+
+    /// A postponed send whose wait is over: what to send again, when it is still waiting
+    /// for the server (neither acknowledged nor failed meanwhile).
+    pub fn resend_due(&self, client_id: &str) -> Option<Pending> {
+        self.pending
+            .try_with_untracked(|pending| {
+                pending.iter().find(|p| p.client_id == client_id && p.failed.is_none()).cloned()
+            })
+            .flatten()
+    }
+
+    fn forget_resend(&self, client_id: &str) {
+        self.resend_waits.try_update_value(|waits| waits.remove(client_id));
     }
 }
 
@@ -378,6 +419,45 @@ mod tests {
         let chat = store.chats.with_untracked(|c| c[0].clone());
         assert_eq!((chat.last_seq, chat.unread), (6, 5));
         assert_eq!(store.receive(message(7)), Received::Applied);
+    }
+
+    #[test]
+    fn a_send_the_server_could_not_take_stays_pending_and_waits_longer_each_time() {
+        Owner::new_root(None).with(a_send_the_server_could_not_take_waits);
+    }
+
+    fn a_send_the_server_could_not_take_waits() {
+        let me = User {
+            id: 1,
+            email: "ann@example.com".into(),
+            name: "Ann".into(),
+            is_admin: false,
+            created_at: chrono::Utc::now(),
+        };
+        let store = Store::new(me);
+        let pending =
+            |client_id: &str| Pending { client_id: client_id.into(), chat_id: 1, text: "hi".into(), failed: None };
+        store.pending.set(vec![pending("a"), pending("b")]);
+
+        // 1 s, doubling up to 10 s, for each message on its own; it stays pending, not failed.
+        let waits: Vec<_> = (0..6).map(|_| store.postpone("a")).collect();
+        assert_eq!(waits, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000].map(Some));
+        assert_eq!(store.postpone("b"), Some(1_000));
+        assert_eq!(store.resend_due("a"), Some(pending("a")), "due again with the same client_id");
+
+        // Acknowledged meanwhile (a resend after a reconnect got through): nothing left to send.
+        let mut stored = message(1);
+        stored.client_id = "a".into();
+        store.acknowledge("a", stored);
+        assert_eq!((store.resend_due("a"), store.postpone("a")), (None, None));
+
+        // Refused for good: it fails as before, and no timer sends it again.
+        store.fail("b", "not found".into());
+        assert_eq!((store.resend_due("b"), store.postpone("b")), (None, None));
+        // Retried by hand, a new refusal waits the shortest time again.
+        store.pending.update(|p| p[0].failed = None);
+        assert_eq!(store.postpone("b"), Some(1_000));
+        assert_eq!(store.postpone("never-sent"), None);
     }
 
     #[test]

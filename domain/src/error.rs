@@ -35,6 +35,11 @@ pub enum DomainError {
     /// (same client id) can be retried safely in a moment.
     #[error("the server is busy, try again in a moment")]
     Busy,
+    /// The database cannot be reached for the moment (down, restarting, the network to
+    /// it broken); the same request (same client id) can be retried in a moment, and a
+    /// send that was stored after all is found again. The cause is logged, never shown.
+    #[error("the database cannot be reached; try again in a moment")]
+    Unavailable(String),
     /// Something broke inside; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -60,7 +65,7 @@ pub enum ErrorKind {
     TooLarge,
     /// Slow down.
     RateLimited,
-    /// Overloaded for a moment; retry.
+    /// Overloaded or unreachable for a moment; retry.
     Unavailable,
     /// Our fault.
     Internal,
@@ -99,6 +104,11 @@ impl DomainError {
         Self::Internal(cause.to_string())
     }
 
+    /// The database cannot be reached; `cause` is for the log only.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        Self::Unavailable(cause.to_string())
+    }
+
     /// A single invalid field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(FieldErrors::from([(field.to_owned(), message.into())]))
@@ -113,7 +123,7 @@ impl DomainError {
             Self::AccountDisabled => ErrorKind::Forbidden,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::RateLimited => ErrorKind::RateLimited,
-            Self::Busy => ErrorKind::Unavailable,
+            Self::Busy | Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -129,6 +139,7 @@ impl DomainError {
             Self::NotFound(_) => "not_found",
             Self::RateLimited => "rate_limited",
             Self::Busy => "busy",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }

@@ -39,6 +39,9 @@ pub struct Config {
     /// `HASHING_QUEUE`: sign-ins and sign-ups that may wait for a worker; beyond that they
     /// are refused with 503 and `Retry-After`.
     pub hashing_queue: usize,
+    /// `PRESENCE_TTL` (seconds): with Redis, how soon the people of a node that stopped
+    /// answering count as offline.
+    pub presence_ttl: std::time::Duration,
 }
 
 /// A variable with a value the server cannot use.
@@ -158,6 +161,16 @@ impl Config {
                 .ok_or_else(|| bad("HASHING_QUEUE", "a whole number from 0 to 10000", raw))?,
         };
 
+        let presence_ttl = match get("PRESENCE_TTL") {
+            None => domain::cluster::PRESENCE_TTL,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (3..=3_600).contains(n))
+                .map(std::time::Duration::from_secs)
+                .ok_or_else(|| bad("PRESENCE_TTL", "a number of seconds from 3 to 3600", raw))?,
+        };
+
         Ok(Self {
             bind,
             database_url,
@@ -172,6 +185,7 @@ impl Config {
             writer,
             hashing_workers,
             hashing_queue,
+            presence_ttl,
         })
     }
 
@@ -225,6 +239,7 @@ mod tests {
         assert_eq!(read(&[("TELEGRAM_BOT_TOKEN", "nonsense")]).unwrap_err().var, "TELEGRAM_BOT_TOKEN");
         assert_eq!(read(&[("SEND_QUEUE_CAPACITY", "0")]).unwrap_err().var, "SEND_QUEUE_CAPACITY");
         assert_eq!(read(&[("SEND_BATCH_MAX", "5000")]).unwrap_err().var, "SEND_BATCH_MAX");
+        assert_eq!(read(&[("PRESENCE_TTL", "1")]).unwrap_err().var, "PRESENCE_TTL");
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Application {
             ),
         }
         let cluster = match &config.redis_url {
-            Some(url) => Some(Cluster::connect(url, &db).await.map_err(|e| anyhow::anyhow!(e))?),
+            Some(url) => Some(Cluster::connect(url, &db, config.presence_ttl).await.map_err(|e| anyhow::anyhow!(e))?),
             None => None,
         };
         let messenger =
@@ -127,9 +127,11 @@ async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseCo
     }
     let pool = |min_connections: u32, max_connections: u32| {
         let mut options = ConnectOptions::new(url);
+        // A database out of reach fails a request after this long, as a retryable 503
+        // `unavailable`, rather than holding it (and a socket's sends) much longer.
         options
             .sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             .min_connections(min_connections)
             .max_connections(max_connections);
         if sqlite {

@@ -73,6 +73,11 @@ pub async fn participants(db: &Db, me: i64, chat_id: i64) -> Result<(i64, i64), 
     Ok((chat.user_lo, chat.user_hi))
 }
 
+/// The newest seq of a chat of `me` (0 when empty); `NotFound("chat")` otherwise.
+pub async fn last_seq(db: &Db, me: i64, chat_id: i64) -> Result<i64, DomainError> {
+    Ok(find_mine(db, me, chat_id).await?.last_seq)
+}
+
 /// Moves the read marker of `me` forward to `seq` (clamped to the chat's messages) and returns the summary.
 pub async fn mark_read(db: &Db, me: i64, chat_id: i64, seq: i64) -> Result<ChatSummary, DomainError> {
     let chat = find_mine(db, me, chat_id).await?;

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fred::clients::{Client, SubscriberClient};
-use fred::interfaces::{ClientLike, EventInterface, KeysInterface, PubsubInterface, SortedSetsInterface};
+use fred::interfaces::{
+    ClientLike, EventInterface, HashesInterface, KeysInterface, PubsubInterface, SortedSetsInterface,
+};
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::{Builder, Limit};
 use sea_orm::{ConnectionTrait, Statement};
@@ -25,13 +27,9 @@ use super::live::Hub;
 use crate::error::DomainError;
 use crate::model::{ChatId, UserId};
 
-/// A presence entry lapses this long after its node last renewed it.
+/// A presence entry lapses this long after its node last renewed it, unless configured
+/// otherwise (`PRESENCE_TTL`); nodes renew theirs every third of it.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
-/// How often a node renews its users' presence and sweeps lapsed entries.
-pub const PRESENCE_RENEWAL: Duration = Duration::from_secs(20);
-/// Presence keys vanish this many seconds after their last renewal, so an installation
-/// whose nodes all stopped leaves nothing behind in Redis.
-const KEY_LIFETIME: i64 = 3 * 60;
 /// A Redis command that takes longer fails (the caller falls back or resyncs).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Publications waiting for Redis before events are dropped (and the nodes resync).
@@ -45,9 +43,12 @@ pub struct Cluster {
     /// Commands and publications.
     pub client: Client,
     subscriber: SubscriberClient,
-    prefix: Arc<str>,
+    /// `messenger:<instance>:`, before every key.
+    pub(crate) prefix: Arc<str>,
     /// This node's random id.
     pub node: Arc<str>,
+    /// How long a presence entry lives without renewal.
+    presence_ttl: Duration,
 }
 
 /// Events on the wire: who sent them, so a node skips its own.
@@ -60,7 +61,8 @@ struct Envelope {
 impl Cluster {
     /// Connects to Redis (reconnecting by itself after a loss, with back-off) under the
     /// namespace of the installation whose database this is.
-    pub async fn connect(url: &str, db: &Db) -> Result<Self, String> {
+    /// Presence entries of a node that stops renewing them lapse after `presence_ttl`.
+    pub async fn connect(url: &str, db: &Db, presence_ttl: Duration) -> Result<Self, String> {
         let config = Config::from_url(url).map_err(|e| format!("REDIS_URL: {e}"))?;
         let mut builder = Builder::from_config(config);
         builder
@@ -80,7 +82,8 @@ impl Cluster {
         subscriber.init().await.map_err(|e| format!("connecting to Redis (REDIS_URL): {e}"))?;
         let instance = instance_id(db).await.map_err(|e| format!("reading the instance id: {e:?}"))?;
         let node = uuid::Uuid::new_v4().simple().to_string();
-        Ok(Self { client, subscriber, prefix: format!("messenger:{instance}:").into(), node: node.into() })
+        let prefix = format!("messenger:{instance}:").into();
+        Ok(Self { client, subscriber, prefix, node: node.into(), presence_ttl })
     }
 
     fn channel(&self) -> String {
@@ -89,6 +92,10 @@ impl Cluster {
 
     fn online_key(&self, user: UserId) -> String {
         format!("{}online:{user}", self.prefix)
+    }
+
+    fn last_seen_key(&self) -> String {
+        format!("{}last_seen", self.prefix)
     }
 
     fn entries_key(&self) -> String {
@@ -121,8 +128,14 @@ impl Cluster {
         Ok(RedisBus { sockets, outgoing, lost })
     }
 
+    /// Presence keys vanish this long after their last renewal, so an installation whose
+    /// nodes all stopped leaves nothing behind in Redis.
+    fn key_lifetime(&self) -> i64 {
+        3 * self.presence_ttl.as_secs().max(1) as i64
+    }
+
     fn expiry(&self) -> f64 {
-        now_ms() + PRESENCE_TTL.as_millis() as f64
+        now_ms() + self.presence_ttl.as_millis() as f64
     }
 
     /// Records a user's first socket on this node; true when they were offline everywhere.
@@ -131,8 +144,8 @@ impl Cluster {
         let pipeline = self.client.pipeline();
         let _: () = pipeline.zadd(self.online_key(user), None, None, false, false, (expiry, &*self.node)).await?;
         let _: () = pipeline.zadd(self.entries_key(), None, None, false, false, (expiry, self.entry(user))).await?;
-        let _: () = pipeline.expire(self.online_key(user), KEY_LIFETIME, None).await?;
-        let _: () = pipeline.expire(self.entries_key(), KEY_LIFETIME, None).await?;
+        let _: () = pipeline.expire(self.online_key(user), self.key_lifetime(), None).await?;
+        let _: () = pipeline.expire(self.entries_key(), self.key_lifetime(), None).await?;
         let _: () = pipeline.zcount(self.online_key(user), now_ms(), f64::INFINITY).await?;
         let (_, _, _, _, live): (i64, i64, i64, i64, i64) = pipeline.all().await?;
         Ok(live == 1)
@@ -149,8 +162,12 @@ impl Cluster {
         Ok(live == 0)
     }
 
-    /// Which of these users have a live connection on some node.
-    pub async fn online_among(&self, users: &[UserId]) -> Result<Vec<bool>, fred::error::Error> {
+    /// Which of these users have a live connection on some node, and when each was last
+    /// seen going offline (as recorded here, which can be newer than a cached page).
+    pub async fn online_among(
+        &self,
+        users: &[UserId],
+    ) -> Result<Vec<(bool, Option<chrono::DateTime<chrono::Utc>>)>, fred::error::Error> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
@@ -158,9 +175,26 @@ impl Cluster {
         let pipeline = self.client.pipeline();
         for user in users {
             let _: () = pipeline.zcount(self.online_key(*user), now, f64::INFINITY).await?;
+            let _: () = pipeline.hget(self.last_seen_key(), user.to_string()).await?;
         }
-        let counts: Vec<i64> = pipeline.all().await?;
-        Ok(counts.into_iter().map(|live| live > 0).collect())
+        let answers: Vec<fred::types::Value> = pipeline.all().await?;
+        Ok(answers
+            .chunks(2)
+            .map(|pair| {
+                let online = pair[0].as_i64().is_some_and(|live| live > 0);
+                let seen = pair[1].as_i64().and_then(chrono::DateTime::from_timestamp_millis);
+                (online, seen)
+            })
+            .collect())
+    }
+
+    /// Records when someone was last online, for every node to see.
+    pub async fn note_last_seen(
+        &self,
+        user: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), fred::error::Error> {
+        self.client.hset(self.last_seen_key(), (user.to_string(), at.timestamp_millis())).await
     }
 
     /// Renews the presence of this node's users.
@@ -171,11 +205,11 @@ impl Cluster {
             for user in chunk {
                 let _: () =
                     pipeline.zadd(self.online_key(*user), None, None, false, false, (expiry, &*self.node)).await?;
-                let _: () = pipeline.expire(self.online_key(*user), KEY_LIFETIME, None).await?;
+                let _: () = pipeline.expire(self.online_key(*user), self.key_lifetime(), None).await?;
                 let _: () =
                     pipeline.zadd(self.entries_key(), None, None, false, false, (expiry, self.entry(*user))).await?;
             }
-            let _: () = pipeline.expire(self.entries_key(), KEY_LIFETIME, None).await?;
+            let _: () = pipeline.expire(self.entries_key(), self.key_lifetime(), None).await?;
             let _: Vec<i64> = pipeline.all().await?;
         }
         Ok(())
@@ -201,7 +235,7 @@ impl Cluster {
             let _: i64 = self.client.zrem(self.online_key(user), node).await?;
             let live: i64 = self.client.zcount(self.online_key(user), now, f64::INFINITY).await?;
             if live == 0 {
-                let renewed = expiry - PRESENCE_TTL.as_millis() as f64;
+                let renewed = expiry - self.presence_ttl.as_millis() as f64;
                 let seen = chrono::DateTime::from_timestamp_millis(renewed as i64).unwrap_or_else(chrono::Utc::now);
                 offline.push((user, seen));
             }
@@ -209,12 +243,12 @@ impl Cluster {
         Ok(offline)
     }
 
-    /// Every [`PRESENCE_RENEWAL`]: renews this node's users and announces the users of
+    /// Every third of the presence lifetime: renews this node's users and announces the users of
     /// nodes that stopped renewing theirs as offline.
     pub fn keep_presence(&self, hub: Hub, db: Db, bus: Arc<dyn Bus>) {
         let cluster = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PRESENCE_RENEWAL);
+            let mut tick = tokio::time::interval(cluster.presence_ttl / 3);
             loop {
                 tick.tick().await;
                 if let Err(error) = cluster.renew(&hub.users()).await {
@@ -226,6 +260,9 @@ impl Cluster {
                         for (user, seen) in offline {
                             if let Err(error) = super::accounts::record_last_seen(&db, user, seen).await {
                                 tracing::warn!(?error, "could not record last seen");
+                            }
+                            if let Err(error) = cluster.note_last_seen(user, seen).await {
+                                tracing::warn!(%error, "could not record last seen in Redis");
                             }
                             let event =
                                 Event::PresenceChanged { user_id: user, online: false, last_seen_at: Some(seen) };

@@ -275,6 +275,17 @@ pub async fn history(
 ) -> Result<Vec<Message>, DomainError> {
     check_limit(limit)?;
     chats::participants(db, me, chat_id).await?;
+    page_before(db, chat_id, before_seq, limit).await
+}
+
+/// Up to `limit` messages of a chat before `before_seq` (or the newest ones), oldest
+/// first, for a caller who may read it.
+pub(crate) async fn page_before(
+    db: &Db,
+    chat_id: i64,
+    before_seq: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Message>, DomainError> {
     let mut query = message::Entity::find().filter(message::Column::ChatId.eq(chat_id));
     if let Some(before) = before_seq {
         query = query.filter(message::Column::Seq.lt(before));
@@ -301,7 +312,7 @@ pub async fn since(db: &Db, me: i64, chat_id: i64, after_seq: i64, limit: u64) -
         .collect())
 }
 
-fn check_limit(limit: u64) -> Result<(), DomainError> {
+pub(crate) fn check_limit(limit: u64) -> Result<(), DomainError> {
     if (1..=HISTORY_LIMIT_MAX).contains(&limit) {
         Ok(())
     } else {

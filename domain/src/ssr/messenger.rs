@@ -3,12 +3,16 @@
 //! functions and the WebSocket handler all call these, so the rules and the fan-out live
 //! in one place. Sends go through the node's one writer (group commit).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::bus::{Bus, Event, LocalBus};
+use super::cache::{Cache, CacheStats, CachingBus, NEWEST_PAGE};
 use super::cluster::Cluster;
 use super::live::{Connection, ConnectionRef, Hub, Outbound};
 use super::passwords::Hashing;
@@ -34,6 +38,9 @@ pub struct Messenger {
     bus: Arc<dyn Bus>,
     /// The other nodes, through Redis; `None` when this node runs alone.
     cluster: Option<Cluster>,
+    cache: Cache,
+    /// When people went offline since this node started (without Redis; with it, Redis keeps this).
+    last_seen: Arc<Mutex<HashMap<UserId, DateTime<Utc>>>>,
     writer: Writer,
     hashing: Hashing,
     sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
@@ -60,15 +67,23 @@ impl Messenger {
             }
             None => Arc::new(LocalBus::new(hub.clone())),
         };
+        let cache = cluster.as_ref().map_or_else(Cache::local, Cache::shared);
+        let bus: Arc<dyn Bus> = Arc::new(CachingBus { inner: bus, cache: cache.clone() });
         let writer = Writer::spawn(writer_db, bus.clone(), config);
         let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
-        Ok(Self { db, hub, bus, cluster, writer, hashing, sign_in_attempts })
+        let last_seen = Arc::default();
+        Ok(Self { db, hub, bus, cluster, cache, last_seen, writer, hashing, sign_in_attempts })
     }
 
     /// The connection to the other nodes, when there are any.
     pub fn cluster(&self) -> Option<&Cluster> {
         self.cluster.as_ref()
+    }
+
+    /// The cache's hits and misses so far.
+    pub fn cache_stats(&self) -> &CacheStats {
+        &self.cache.stats
     }
 
     /// Registers a socket opened with a session, its first frame `greeting`; `None` when
@@ -109,6 +124,16 @@ impl Messenger {
             if let Err(error) = accounts::record_last_seen(&self.db, user_id, now).await {
                 tracing::warn!(?error, "could not record last seen");
             }
+            match &self.cluster {
+                Some(cluster) => {
+                    if let Err(error) = cluster.note_last_seen(user_id, now).await {
+                        tracing::warn!(%error, "could not record last seen in Redis");
+                    }
+                }
+                None => {
+                    self.last_seen.lock().unwrap_or_else(|p| p.into_inner()).insert(user_id, now);
+                }
+            }
             self.bus.publish(vec![Event::PresenceChanged { user_id, online: false, last_seen_at: Some(now) }]);
         }
     }
@@ -117,25 +142,29 @@ impl Messenger {
     /// before telling someone of a message). Without Redis, or when it fails, this node's
     /// sockets decide.
     pub async fn is_online(&self, user_id: UserId) -> bool {
-        self.online_among(&[user_id]).await.first().copied().unwrap_or(false)
+        self.presence_of(&[user_id]).await.first().is_some_and(|(online, _)| *online)
     }
 
-    async fn online_among(&self, users: &[UserId]) -> Vec<bool> {
+    /// Whether each user is online, and when they were last seen going offline.
+    async fn presence_of(&self, users: &[UserId]) -> Vec<(bool, Option<DateTime<Utc>>)> {
         if let Some(cluster) = &self.cluster {
             match cluster.online_among(users).await {
-                Ok(online) => return online,
+                Ok(presence) => return presence,
                 Err(error) => tracing::warn!(%error, "could not read presence from Redis"),
             }
         }
-        users.iter().map(|user| self.hub.is_online(*user)).collect()
+        let last_seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+        users.iter().map(|user| (self.hub.is_online(*user), last_seen.get(user).copied())).collect()
     }
 
-    /// Sets `online` on these people.
+    /// Sets `online` and the newest `last_seen_at` on these people (their records may come
+    /// from a cached page).
     async fn with_presence<'a>(&self, people: impl Iterator<Item = &'a mut Person>) {
         let mut people: Vec<&mut Person> = people.collect();
         let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
-        for (person, online) in people.iter_mut().zip(self.online_among(&ids).await) {
+        for (person, (online, seen)) in people.iter_mut().zip(self.presence_of(&ids).await) {
             person.online = online;
+            person.last_seen_at = person.last_seen_at.max(seen);
         }
     }
 
@@ -153,6 +182,7 @@ impl Messenger {
     /// sees the newcomer appear.
     pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
         let user = accounts::register(&self.db, &self.hashing, account).await?;
+        self.cache.drop_directory().await;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
         self.bus.publish(vec![Event::UserJoined { user: user.as_person() }]);
         Ok((user, token))
@@ -188,7 +218,15 @@ impl Messenger {
 
     /// A page of the directory, with who is online.
     pub async fn directory(&self, query: directory::DirectoryQuery) -> Result<UserPage, DomainError> {
-        let mut page = directory::page(&self.db, query).await?;
+        let key = format!("{}|{}|{:?}|{}", query.page, query.per_page, query.sort, query.q.as_deref().unwrap_or(""));
+        let mut page = match self.cache.directory(&key).await {
+            Some(page) => page,
+            None => {
+                let page = directory::page(&self.db, query).await?;
+                self.cache.keep_directory(&key, &page).await;
+                page
+            }
+        };
         self.with_presence(page.users.iter_mut()).await;
         Ok(page)
     }
@@ -227,7 +265,24 @@ impl Messenger {
         before_seq: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Message>, DomainError> {
-        messages::history(&self.db, me, chat_id, before_seq, limit).await
+        if before_seq.is_some() {
+            return messages::history(&self.db, me, chat_id, before_seq, limit).await;
+        }
+        // The newest page: from the cache when it holds the chat's newest message.
+        messages::check_limit(limit)?;
+        let last_seq = chats::last_seq(&self.db, me, chat_id).await?;
+        let wanted = usize::try_from(limit).unwrap_or(NEWEST_PAGE);
+        if let Some(page) = self.cache.newest(chat_id, last_seq, wanted).await {
+            return Ok(page);
+        }
+        let page = messages::page_before(&self.db, chat_id, None, NEWEST_PAGE as u64).await?;
+        let newest = page.last().map_or(0, |m| m.seq);
+        let from = page.len().saturating_sub(wanted);
+        let answer = page[from..].to_vec();
+        if newest == last_seq {
+            self.cache.keep_newest(chat_id, page).await;
+        }
+        Ok(answer)
     }
 
     /// What came after `after_seq` in a chat, oldest first (resume after a reconnect).

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::bus::{Bus, Event};
 use super::live::ConnectionRef;
 use super::messages::{self, Sent};
-use super::{Db, is_unique_violation};
+use super::{Db, is_unique_violation, is_unreachable};
 use crate::error::DomainError;
 use crate::input::NewMessage;
 use crate::model::{ChatId, UserId};
@@ -149,16 +149,34 @@ impl Lane {
         let requests: Vec<(UserId, &NewMessage)> = jobs.iter().map(|j| (j.sender, &j.message)).collect();
         let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests).await {
             Ok(outcomes) => outcomes,
+            Err(error) if is_unreachable(&error) => {
+                // The database cannot be reached: nothing was stored (or, when only the
+                // commit's answer was lost, a retry with the same client id finds the
+                // message). Every send is answered `unavailable` at once, to be sent again;
+                // storing each alone would only wait for the database once per send.
+                tracing::warn!(%error, sends = requests.len(), "the database cannot be reached; a batch was refused");
+                let cause = format!("database: {error}");
+                requests.iter().map(|_| Err(DomainError::unavailable(&cause))).collect()
+            }
             Err(error) => {
-                // Something unforeseen (a client id stored by another node a moment ago, a
-                // lost connection): nothing was stored; store each send on its own, so one
-                // cannot sink the rest.
+                // Something unforeseen (a client id stored by another node a moment ago):
+                // nothing was stored; store each send on its own, so one cannot sink the rest.
                 if !is_unique_violation(&error) {
                     tracing::warn!(%error, sends = requests.len(), "a batch failed; storing its sends one by one");
                 }
                 let mut outcomes = Vec::with_capacity(requests.len());
+                let mut unreachable: Option<String> = None;
                 for request in &requests {
-                    outcomes.push(self.store_alone(*request).await);
+                    // Once the database turned out to be unreachable, the rest are answered
+                    // so at once rather than each waiting for it in turn.
+                    let outcome = match &unreachable {
+                        Some(cause) => Err(DomainError::unavailable(cause)),
+                        None => self.store_alone(*request).await,
+                    };
+                    if let Err(DomainError::Unavailable(cause)) = &outcome {
+                        unreachable = Some(cause.clone());
+                    }
+                    outcomes.push(outcome);
                 }
                 outcomes
             }

@@ -25,7 +25,8 @@ impl IntoResponse for ApiError {
         let retry_after = matches!(self.0.kind, ErrorKind::Unavailable | ErrorKind::RateLimited);
         let mut response = (status_of(self.0.kind), Json(json!({ "error": self.0 }))).into_response();
         if retry_after {
-            // Seconds; the send queue drains within one, and the sign-in limit refills one attempt in six.
+            // Seconds; the send queue drains within one (`busy`), a database out of reach
+            // (`unavailable`) is tried again as soon, and the sign-in limit refills one attempt in six.
             let seconds = if self.0.kind == ErrorKind::Unavailable { "1" } else { "6" };
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(seconds));
         }

@@ -219,3 +219,82 @@ async fn while_redis_is_down_messages_are_stored_and_delivered_on_their_node_and
     let message = bob_again.next().await;
     assert_eq!((message["message"]["text"].as_str(), message["message"]["seq"].as_i64()), (Some("after"), Some(4)));
 }
+
+/// A node as its own `messenger` process, which a test can kill with SIGKILL.
+struct NodeProcess {
+    address: String,
+    process: std::process::Child,
+}
+
+impl NodeProcess {
+    /// Starts the binary with the settings of `like` (its database and Redis) on a free port.
+    async fn start_like(like: &TestApp) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
+        for name in ["DATABASE_URL", "REDIS_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "PRESENCE_TTL"] {
+            if let Some(value) = like.setting(name) {
+                command.env(name, value);
+            }
+        }
+        let process = command.env("PORT", port.to_string()).stdout(std::process::Stdio::null()).spawn().unwrap();
+        let node = Self { address: format!("http://127.0.0.1:{port}"), process };
+        for _ in 0..300 {
+            if reqwest::get(format!("{}/healthz", node.address)).await.is_ok_and(|r| r.status().is_success()) {
+                return node;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the second node did not start");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn when_a_node_is_killed_its_people_reconnect_to_the_other_and_go_offline_by_themselves() {
+    let node1 = spawn_app_with(Backend::Postgres, &[("PRESENCE_TTL", "3")]).await;
+    let mut node2 = NodeProcess::start_like(&node1).await;
+    let ann = node1.person("ann@example.com", "Ann").await;
+    let bob = node1.person("bob@example.com", "Bob").await;
+    let chat = node1.open_chat(&ann, bob.id).await;
+    let mut ann_on_1 = node1.socket(&ann).await;
+    let mut bob_on_2 = node1.socket_at(&node2.address, &bob).await;
+    let online = ann_on_1.next_presence().await;
+    assert_eq!((online["user_id"].as_i64(), online["online"].as_bool()), (Some(bob.id), Some(true)));
+    bob_on_2.send(send(&chat["id"], "b1", "from node 2")).await;
+    assert_eq!(bob_on_2.next().await["type"], "ack");
+    assert_eq!(ann_on_1.next().await["message"]["text"], "from node 2");
+
+    // Node 2 dies without a word: Bob's socket drops, and nobody tells Redis he left.
+    node2.kill();
+    assert_eq!(bob_on_2.try_next().await, None);
+    let started = std::time::Instant::now();
+    let offline = ann_on_1.next_presence().await;
+    assert_eq!((offline["user_id"].as_i64(), offline["online"].as_bool()), (Some(bob.id), Some(false)));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "offline within the TTL and a renewal: {:?}",
+        started.elapsed()
+    );
+    let (_, page) = node1.get(&ann, "/api/v1/users?q=Bob").await;
+    assert_eq!(page["users"][0]["online"], false, "{page}");
+
+    // Bob's client reconnects to the node still up, finds what it missed, and carries on.
+    let mut bob_on_1 = node1.socket(&bob).await;
+    assert_eq!(ann_on_1.next_presence().await["online"], true);
+    ann_on_1.send(send(&chat["id"], "a1", "are you there?")).await;
+    assert_eq!(bob_on_1.next().await["message"]["text"], "are you there?");
+    let (_, history) = node1.get(&bob, &format!("/api/v1/chats/{}/messages", chat["id"])).await;
+    let texts: Vec<&str> = history.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["from node 2", "are you there?"]);
+}

@@ -74,6 +74,30 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     start(vars, std::sync::Arc::new(dir)).await
 }
 
+/// A brand-new, empty PostgreSQL database (`msgtest_…`, like [`spawn_app_with`]'s): its URL.
+pub async fn fresh_postgres_database() -> String {
+    let name = format!("msgtest_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(format!("{}/postgres", postgres_server())).await.expect("PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    format!("{}/{name}", postgres_server())
+}
+
+/// Like [`spawn_app`] on PostgreSQL + Redis, but the server reaches its fresh database by
+/// the URL `route` returns for the real one (a test's proxy in between, say).
+pub async fn spawn_app_through(route: impl FnOnce(&str) -> String) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let database = fresh_postgres_database().await;
+    let vars: HashMap<String, String> = HashMap::from([
+        ("PORT".into(), "0".into()),
+        ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+        ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("DATABASE_URL".into(), route(&database)),
+        ("REDIS_URL".into(), redis_url()),
+    ]);
+    start(vars, std::sync::Arc::new(dir)).await
+}
+
 async fn start(vars: HashMap<String, String>, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
     let app = Application::build(config).await.expect("application starts");
@@ -96,6 +120,11 @@ impl TestApp {
     /// Dropping a node stops it.
     pub async fn another_node(&self) -> TestApp {
         start(self.vars.clone(), self._dir.clone()).await
+    }
+
+    /// A setting it was started with.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -162,21 +191,19 @@ impl TestApp {
         }
     }
 
+    /// Opens a WebSocket as this person on a server at another address (another node).
+    pub async fn socket_at(&self, address: &str, person: &Person) -> Socket {
+        let mut socket = Socket { ws: handshake_to(address, Some(&person.cookie), None).await.expect("socket opens") };
+        assert_eq!(socket.next().await["type"], "hello");
+        socket
+    }
+
     async fn handshake(
         &self,
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/api/v1/ws", self.address.replacen("http", "ws", 1));
-        let mut request = url.into_client_request()?;
-        if let Some(cookie) = cookie {
-            request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
-        }
-        if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
-        }
-        Ok(tokio_tungstenite::connect_async(request).await?.0)
+        handshake_to(&self.address, cookie, origin).await
     }
 
     /// Opens (or finds) the chat between two people, as `me`.
@@ -216,6 +243,23 @@ pub struct Person {
 pub fn session_cookie(response: &Response) -> String {
     let header = response.headers()[reqwest::header::SET_COOKIE].to_str().expect("cookie text");
     header.split(';').next().expect("cookie pair").to_owned()
+}
+
+async fn handshake_to(
+    address: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/api/v1/ws", address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request()?;
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+    }
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().expect("origin header"));
+    }
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -6,3 +6,4 @@ mod helpers;
 mod live;
 mod messaging;
 mod operations;
+mod outage;
