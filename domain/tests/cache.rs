@@ -1,5 +1,6 @@
 //! The cache in front of history and the directory (in-process here; the black-box suite
-//! runs the same reads through Redis): hits when it can, never a stale page.
+//! runs the same reads through Redis): hits when it can, never a stale page. And what
+//! drops cached directory pages: a newcomer, a deactivation.
 #![cfg(feature = "ssr")]
 
 use std::sync::atomic::Ordering;
@@ -115,4 +116,21 @@ async fn directory_pages_are_cached_until_someone_registers() {
 
     sign_up(&messenger, "Bob").await;
     assert_eq!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()), ["Ann", "Bob"]);
+}
+
+#[tokio::test]
+async fn a_deactivated_account_leaves_the_directory_and_its_sockets_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let messenger = node(&dir.path().join("m.db")).await;
+    let ann = sign_up(&messenger, "Ann").await;
+    let bob = sign_up(&messenger, "Bob").await;
+    let names = |page: domain::model::UserPage| page.users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    assert_eq!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()), ["Ann", "Bob"]);
+    let bobs_tab = messenger.connect(bob.id, 1, "hello".into()).await.unwrap();
+    let anns_tab = messenger.connect(ann.id, 2, "hello".into()).await.unwrap();
+
+    messenger.set_active(bob.id, false).await.unwrap();
+    assert!(bobs_tab.closed.is_cancelled(), "Bob's socket closed");
+    assert!(!anns_tab.closed.is_cancelled());
+    assert_eq!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()), ["Ann"], "not a cached page");
 }

@@ -65,6 +65,14 @@ pub enum Event {
         /// The ended session.
         session_id: i64,
     },
+    /// Every session of a user ended (deactivation; later a password change or "sign
+    /// out other devices", which keep one): their sockets close.
+    SessionsEnded {
+        /// Whose sessions.
+        user_id: UserId,
+        /// A session that stays (the one that asked), if any.
+        except: Option<i64>,
+    },
     /// Someone came online (their first connection anywhere) or went offline (their last
     /// one closed, or the node holding it stopped answering).
     PresenceChanged {
@@ -163,6 +171,12 @@ pub fn deliver(hub: &Hub, events: Vec<Event>) {
                     hub.dispatch(std::mem::take(&mut frames));
                 }
                 hub.close_session(session_id);
+            }
+            Event::SessionsEnded { user_id, except } => {
+                if !frames.is_empty() {
+                    hub.dispatch(std::mem::take(&mut frames));
+                }
+                hub.close_user(user_id, except);
             }
             Event::Resync => {
                 if !frames.is_empty() {

@@ -180,6 +180,15 @@ impl Hub {
         }
     }
 
+    /// Closes every socket of a user, except those opened with session `except`.
+    pub fn close_user(&self, user_id: UserId, except: Option<i64>) {
+        if let Some(entries) = self.sockets().get(&user_id) {
+            for entry in entries.iter().filter(|e| Some(e.session_id) != except) {
+                entry.closed.cancel();
+            }
+        }
+    }
+
     /// Closes every socket on this node; their clients reconnect and fetch what they missed.
     pub fn resync_everyone(&self) {
         for entry in self.sockets().values().flatten() {
@@ -288,6 +297,19 @@ mod tests {
         assert!(signed_out.closed.is_cancelled());
         assert!(!other_device.closed.is_cancelled());
         assert!(hub.is_online(1));
+    }
+
+    #[tokio::test]
+    async fn ending_a_users_sessions_closes_their_sockets_but_the_one_kept_and_nobody_elses() {
+        let hub = Hub::default();
+        let laptop = open(&hub, 1, 10);
+        let phone = open(&hub, 1, 11);
+        let other = open(&hub, 2, 12);
+        hub.close_user(1, Some(11));
+        assert!(laptop.closed.is_cancelled());
+        assert!(!phone.closed.is_cancelled() && !other.closed.is_cancelled());
+        hub.close_user(1, None);
+        assert!(phone.closed.is_cancelled());
     }
 
     #[tokio::test]

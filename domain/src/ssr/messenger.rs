@@ -216,6 +216,17 @@ impl Messenger {
         Ok(())
     }
 
+    /// Deactivates an account (it can no longer sign in, and its sessions end: its
+    /// sockets close on every node) or reactivates it.
+    pub async fn set_active(&self, user_id: UserId, active: bool) -> Result<(), DomainError> {
+        accounts::set_active(&self.db, user_id, active).await?;
+        self.cache.drop_directory().await;
+        if !active {
+            self.bus.publish(vec![Event::SessionsEnded { user_id, except: None }]);
+        }
+        Ok(())
+    }
+
     /// A page of the directory, with who is online.
     pub async fn directory(&self, query: directory::DirectoryQuery) -> Result<UserPage, DomainError> {
         let key = format!("{}|{}|{:?}|{}", query.page, query.per_page, query.sort, query.q.as_deref().unwrap_or(""));
