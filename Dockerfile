@@ -30,7 +30,7 @@ RUN rustup target add wasm32-unknown-unknown \
     && export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     && cargo install cargo-chef --version "${CARGO_CHEF_VERSION}" --locked \
     && cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked --features no_downloads \
-    && cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --locked
+    && cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
 WORKDIR /build
 
 # ---- the list of dependencies, from the manifests and Cargo.lock only

@@ -28,7 +28,7 @@ setup-rust:
 		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
 ## setup-e2e: Playwright (the npm package only; the browser is Debian's chromium)
 setup-e2e:
