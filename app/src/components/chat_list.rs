@@ -16,6 +16,20 @@ pub fn initial(name: &str) -> String {
     name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
 }
 
+/// The green dot on an avatar while its person is online; `online` is read reactively, so
+/// the dot comes and goes with `presence` frames without re-rendering the row.
+pub fn online_dot(online: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
+    move || {
+        online().then(|| {
+            view! {
+                <span class="online-dot" data-testid="online-dot">
+                    <span class="visually-hidden">"online"</span>
+                </span>
+            }
+        })
+    }
+}
+
 /// The list of my chats; choosing one opens it.
 #[component]
 pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
@@ -36,6 +50,11 @@ pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
                         });
                         let when = chat.last_message.as_ref().map(|m| clock(m.created_at));
                         let unread = chat.unread;
+                        // The row is keyed on its messages, not on presence: the dot follows
+                        // `store.seen` on its own.
+                        let peer = chat.peer.clone();
+                        let saved = chat.is_saved_messages;
+                        let online = move || !saved && store.seen(&peer).online;
                         view! {
                             <li>
                                 <button
@@ -44,8 +63,11 @@ pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
                                     data-testid="chat-item"
                                     on:click=move |_| on_open.run(id)
                                 >
-                                    <span class="avatar" class:saved=chat.is_saved_messages aria-hidden="true">
-                                        {if chat.is_saved_messages { "★".to_owned() } else { initial(&title) }}
+                                    <span class="avatar" class:saved=saved>
+                                        <span aria-hidden="true">
+                                            {if saved { "★".to_owned() } else { initial(&title) }}
+                                        </span>
+                                        {online_dot(online)}
                                     </span>
                                     <span class="chat-text">
                                         <span class="chat-title">{title}</span>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::components::chat_list::chat_title;
 use crate::components::rich_text::RichText;
-use crate::components::time::{clock, day_key, day_label};
+use crate::components::time::{clock, day_key, day_label, last_seen, now_ms};
 use crate::live::Live;
 use crate::store::{Connection, Store};
 
@@ -90,11 +90,29 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
     };
 
     let title = move || chat.with(|c| c.as_ref().map(chat_title).unwrap_or_default());
+    // Under the title: "typing…", "online" or when the peer was last seen (nothing in Saved Messages).
+    let peer = Memo::new(move |_| chat.with(|c| c.as_ref().filter(|c| !c.is_saved_messages).map(|c| c.peer.clone())));
+    let peer_typing = move || {
+        peer.with(Option::is_some) && store.typing.with(|t| t.get(&chat_id).is_some_and(|until| *until > now_ms()))
+    };
+    let peer_status = move || {
+        let peer = peer.get()?;
+        if peer_typing() {
+            return Some("typing…".to_owned());
+        }
+        let seen = store.seen(&peer);
+        if seen.online { Some("online".to_owned()) } else { seen.last_seen_at.map(last_seen) }
+    };
     view! {
         <section class="conversation" aria-label=title>
             <header class="conversation-header">
                 <button class="back" aria-label="Back to chats" on:click=move |_| on_back.run(())>"‹"</button>
-                <h2 data-testid="chat-title">{title}</h2>
+                <div class="conversation-heading">
+                    <h2 data-testid="chat-title">{title}</h2>
+                    <p class="peer-status" class:typing=peer_typing data-testid="peer-status" aria-live="polite">
+                        {peer_status}
+                    </p>
+                </div>
             </header>
             <div class="messages" node_ref=scroller on:scroll=on_scroll role="log" aria-live="polite" data-testid="messages">
                 <Show when=move || loading_older.get()>
@@ -226,6 +244,13 @@ fn Composer(chat_id: ChatId) -> impl IntoView {
                 prop:value=draft
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
+                    // My peer sees that I am typing (nobody is told in Saved Messages).
+                    let with_peer = store
+                        .chats
+                        .with_untracked(|chats| chats.iter().any(|c| c.id == chat_id && !c.is_saved_messages));
+                    if with_peer && !value.is_empty() {
+                        live.typing(chat_id);
+                    }
                     store.drafts.update(|d| {
                         d.insert(chat_id, value);
                     });

@@ -4,7 +4,7 @@ use domain::model::{UserPage, UserSort};
 use leptos::prelude::*;
 
 use crate::api::messenger::directory;
-use crate::components::chat_list::initial;
+use crate::components::chat_list::{initial, online_dot};
 use crate::store::Store;
 
 const PER_PAGE: u64 = 20;
@@ -28,7 +28,7 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
             <div class="directory-tools">
                 <input
                     type="search"
-                    placeholder="Search by name or email"
+                    placeholder="Search by name"
                     aria-label="Search people"
                     prop:value=query
                     on:input=move |ev| {
@@ -63,18 +63,25 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                     {move || Suspend::new(async move {
                         match users.await {
                             Ok(UserPage { users, total, .. }) => {
+                                // Who is online as of this page; `presence` frames update it.
+                                store.note_presence(&users);
                                 let others: Vec<_> = users.into_iter().filter(|u| u.id != my_id).collect();
                                 let pages = total.div_ceil(PER_PAGE).max(1);
                                 let empty = others.is_empty();
                                 view! {
                                     {others.into_iter().map(|user| {
                                         let id = user.id;
+                                        let name = user.name.clone();
+                                        let online = move || store.seen(&user).online;
                                         view! {
                                             <li>
                                                 <button class="user-item" data-testid="user-item" on:click=move |_| on_pick.run(id)>
-                                                    <span class="avatar" aria-hidden="true">{initial(&user.name)}</span>
+                                                    <span class="avatar">
+                                                        <span aria-hidden="true">{initial(&name)}</span>
+                                                        {online_dot(online)}
+                                                    </span>
                                                     <span class="chat-text">
-                                                        <span class="chat-title">{user.name.clone()}</span>
+                                                        <span class="chat-title">{name.clone()}</span>
                                                     </span>
                                                 </button>
                                             </li>

@@ -55,3 +55,35 @@ pub fn day_label(at: DateTime<Utc>) -> String {
     }
     format!("{} {} {}", day.2, MONTHS[day.1 as usize % 12], day.0)
 }
+
+/// "last seen today at 14:05", "last seen yesterday at 09:30" or "last seen 12 March 2026".
+pub fn last_seen(at: DateTime<Utc>) -> String {
+    let day = day_key(at);
+    if day == day_key(Utc::now()) {
+        return format!("last seen today at {}", clock(at));
+    }
+    if day == day_key(Utc::now() - chrono::Duration::days(1)) {
+        return format!("last seen yesterday at {}", clock(at));
+    }
+    format!("last seen {}", day_label(at))
+}
+
+/// Milliseconds since the epoch, as `Date.now()` gives them in the browser.
+pub fn now_ms() -> f64 {
+    Utc::now().timestamp_millis() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn last_seen_names_the_time_today_and_the_date_before_yesterday() {
+        let now = Utc::now();
+        assert_eq!(last_seen(now), format!("last seen today at {}", clock(now)));
+        let long_ago = Utc.with_ymd_and_hms(2020, 3, 12, 14, 5, 0).unwrap();
+        assert_eq!(last_seen(long_ago), "last seen 12 March 2020");
+    }
+}
