@@ -8,15 +8,15 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup setup-rust setup-e2e build check unit e2e clean-test-databases bench
+.PHONY: run test setup setup-rust setup-e2e build check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build, and serve http://127.0.0.1:3000 on SQLite under ./data
 run: build
 	LEPTOS_SITE_ROOT=target/site $(TARGET_DIR)/debug/messenger
 
-## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node
-## and Redis-outage tests included), browser tests
-test: check deploy-check unit e2e
+## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node,
+## outage and killed-node tests included), browser tests, then the release server behind nginx
+test: check deploy-check unit e2e deploy-test
 
 ## setup: the Rust tools the build needs (quick when already there)
 setup: setup-rust
@@ -45,6 +45,13 @@ check:
 
 unit: clean-test-databases
 	cargo test -p domain -p app -p server -p migration -p bench
+
+## deploy-test: the release server as two nodes behind deploy/nginx.conf on PostgreSQL and Redis,
+## each restarted in turn while people chat (the same test runs on the debug build in `unit`)
+deploy-test:
+	cargo build --release -p server
+	MESSENGER_BIN=$(TARGET_DIR)/release/messenger \
+		cargo test -p domain -p app -p server -p migration -p bench --test api deploy::
 
 ## e2e: the built app in Debian's Chromium
 e2e: build setup-e2e

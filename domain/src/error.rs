@@ -48,6 +48,7 @@ pub enum DomainError {
 /// The class of an error, which each edge maps to its own status (HTTP code, frame).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ErrorKind {
     /// The request itself cannot be read (not JSON, wrong types).
     Malformed,
@@ -73,6 +74,7 @@ pub enum ErrorKind {
 
 /// The serializable face of an error: what a client may see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct PublicError {
     /// The class of error.
@@ -83,6 +85,7 @@ pub struct PublicError {
     pub message: String,
     /// Per-field problems, for forms.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ssr", schema(value_type = BTreeMap<String, String>))]
     pub fields: FieldErrors,
 }
 

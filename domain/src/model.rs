@@ -10,8 +10,10 @@ pub type ChatId = i64;
 
 /// A signed-in person's own account: only they see their email and role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     /// Stable id.
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub id: UserId,
     /// Lower-cased email address.
     pub email: String,
@@ -32,8 +34,10 @@ impl User {
 
 /// A registered person as everyone else sees them: never their email or role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Person {
     /// Stable id.
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub id: UserId,
     /// Display name.
     pub name: String,
@@ -41,34 +45,44 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     /// True while they have the app open somewhere (at least one live connection on any node).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub online: bool,
     /// When they were last online; `None` if never since this was recorded.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/auth/register`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Email address (case does not matter).
+    #[cfg_attr(feature = "ssr", schema(example = "ann@example.com"))]
     pub email: String,
     /// Display name, 1-64 characters.
+    #[cfg_attr(feature = "ssr", schema(example = "Ann"))]
     pub name: String,
     /// Password, 8-128 characters.
+    #[cfg_attr(feature = "ssr", schema(example = "correct horse battery"))]
     pub password: String,
 }
 
 /// `POST /api/v1/auth/login`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Email address.
+    #[cfg_attr(feature = "ssr", schema(example = "ann@example.com"))]
     pub email: String,
     /// Password.
+    #[cfg_attr(feature = "ssr", schema(example = "correct horse battery"))]
     pub password: String,
 }
 
 /// How the directory is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum UserSort {
     /// By name, A to Z.
     #[default]
@@ -105,6 +119,7 @@ pub const HISTORY_LIMIT_MAX: u64 = 100;
 
 /// One page of the directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserPage {
     /// The people on this page.
     pub users: Vec<Person>,
@@ -118,14 +133,17 @@ pub struct UserPage {
 
 /// A stored message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Global id.
     pub id: i64,
     /// The chat it belongs to.
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub chat_id: ChatId,
     /// Position in the chat: 1, 2, 3 ... with no gaps.
     pub seq: i64,
     /// Who wrote it.
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub sender_id: UserId,
     /// The sender's idempotency key.
     pub client_id: String,
@@ -137,8 +155,10 @@ pub struct Message {
 
 /// A chat as one participant sees it in their list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChatSummary {
     /// The chat's id.
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub id: ChatId,
     /// The other participant (oneself for Saved Messages).
     pub peer: Person,
@@ -156,22 +176,30 @@ pub struct ChatSummary {
 
 /// `POST /api/v1/chats`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OpenChatRequest {
     /// Whom to talk with (oneself for Saved Messages).
+    #[cfg_attr(feature = "ssr", schema(value_type = i64))]
     pub peer_id: UserId,
 }
 
 /// `POST /api/v1/chats/{id}/messages`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SendRequest {
-    /// The text.
+    /// The text: 1-4,000 characters after trimming; no control characters other than line
+    /// breaks and tabs.
+    #[cfg_attr(feature = "ssr", schema(example = "Hello!"))]
     pub text: String,
-    /// A key chosen by the client; resending with it returns the first message.
+    /// A key chosen by the client (1-64 of `A-Z a-z 0-9 _ -`, unique per sender); resending
+    /// with it returns the first message.
+    #[cfg_attr(feature = "ssr", schema(example = "2f1c9a0e-hello-1"))]
     pub client_id: String,
 }
 
 /// `POST /api/v1/chats/{id}/read`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReadRequest {
     /// The newest seq the reader has seen.
     pub seq: i64,

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::Uri;
 use domain::input::{Email, Password};
 use domain::writer::WriterConfig;
+use ipnet::IpNet;
 
 /// Everything the server can be told.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct Config {
     pub telegram_api_url: String,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
+    /// `LOG_FORMAT`: `text` (one readable line per event) or `json` (one JSON object per line).
+    pub log_json: bool,
     /// `LEPTOS_SITE_ROOT`: the built static site (WASM, CSS, public files).
     pub site_root: String,
     /// `SEND_QUEUE_CAPACITY` (sends waiting for the writer before `busy`),
@@ -42,6 +45,9 @@ pub struct Config {
     /// `PRESENCE_TTL` (seconds): with Redis, how soon the people of a node that stopped
     /// answering count as offline.
     pub presence_ttl: std::time::Duration,
+    /// `METRICS_ALLOW`: the client addresses (TCP peers) that may read `/metrics`; empty
+    /// (the value `none`) turns the endpoint off.
+    pub metrics_allow: Vec<IpNet>,
 }
 
 /// A variable with a value the server cannot use.
@@ -58,6 +64,9 @@ pub struct ConfigError {
 
 /// Writer lanes on PostgreSQL unless `SEND_LANES` says otherwise.
 pub const DEFAULT_LANES_POSTGRES: usize = 2;
+
+/// Who may read `/metrics` unless `METRICS_ALLOW` says otherwise: this machine.
+pub const DEFAULT_METRICS_ALLOW: &str = "127.0.0.1/32,::1/128";
 
 /// The default database: a SQLite file under ./data.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/messenger.db?mode=rwc";
@@ -131,6 +140,11 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(bad("RUST_LOG", "a tracing filter such as info or info,server=debug", log_filter));
         }
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(bad("LOG_FORMAT", "text or json", other.to_owned())),
+        };
         let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
 
         let defaults = WriterConfig::default();
@@ -171,6 +185,15 @@ impl Config {
                 .ok_or_else(|| bad("PRESENCE_TTL", "a number of seconds from 3 to 3600", raw))?,
         };
 
+        let metrics_allow = get("METRICS_ALLOW").unwrap_or_else(|| DEFAULT_METRICS_ALLOW.into());
+        let metrics_allow = parse_networks(&metrics_allow).ok_or_else(|| {
+            bad(
+                "METRICS_ALLOW",
+                "comma-separated IP addresses or CIDRs such as 127.0.0.1/32,10.0.0.0/8, or none",
+                metrics_allow,
+            )
+        })?;
+
         Ok(Self {
             bind,
             database_url,
@@ -181,11 +204,13 @@ impl Config {
             telegram_bot_token,
             telegram_api_url,
             log_filter,
+            log_json,
             site_root,
             writer,
             hashing_workers,
             hashing_queue,
             presence_ttl,
+            metrics_allow,
         })
     }
 
@@ -203,6 +228,20 @@ impl Config {
             None => self.public_url.clone(),
         }
     }
+}
+
+/// `none`, or comma-separated IP addresses (one host each) and CIDRs; `None` when one is neither.
+fn parse_networks(list: &str) -> Option<Vec<IpNet>> {
+    if list.eq_ignore_ascii_case("none") {
+        return Some(Vec::new());
+    }
+    let networks = list
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| item.parse::<IpNet>().ok().or_else(|| item.parse::<IpAddr>().ok().map(IpNet::from)))
+        .collect::<Option<Vec<IpNet>>>()?;
+    (!networks.is_empty()).then_some(networks)
 }
 
 #[cfg(test)]
@@ -240,6 +279,23 @@ mod tests {
         assert_eq!(read(&[("SEND_QUEUE_CAPACITY", "0")]).unwrap_err().var, "SEND_QUEUE_CAPACITY");
         assert_eq!(read(&[("SEND_BATCH_MAX", "5000")]).unwrap_err().var, "SEND_BATCH_MAX");
         assert_eq!(read(&[("PRESENCE_TTL", "1")]).unwrap_err().var, "PRESENCE_TTL");
+        assert_eq!(read(&[("LOG_FORMAT", "xml")]).unwrap_err().var, "LOG_FORMAT");
+        assert_eq!(read(&[("METRICS_ALLOW", "10.0.0.0/33")]).unwrap_err().var, "METRICS_ALLOW");
+        assert_eq!(read(&[("METRICS_ALLOW", "127.0.0.1, localhost")]).unwrap_err().var, "METRICS_ALLOW");
+        assert_eq!(read(&[("METRICS_ALLOW", ",")]).unwrap_err().var, "METRICS_ALLOW");
+    }
+
+    #[test]
+    fn metrics_are_for_this_machine_unless_told_otherwise() {
+        let nets = |vars: &[(&str, &str)]| {
+            read(vars).unwrap().metrics_allow.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        assert_eq!(nets(&[]), ["127.0.0.1/32", "::1/128"]);
+        assert_eq!(
+            nets(&[("METRICS_ALLOW", "10.0.0.0/8, 192.168.1.7,fd00::/8")]),
+            ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]
+        );
+        assert!(nets(&[("METRICS_ALLOW", "none")]).is_empty());
     }
 
     #[test]

@@ -37,9 +37,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             }
         },
     };
-    let ready = database == "ok" && matches!(redis.as_str(), "ok" | "not configured");
+    let stopping = state.ctx.messenger.hub.is_shutting_down();
+    let ready = database == "ok" && matches!(redis.as_str(), "ok" | "not configured") && !stopping;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "ready": ready, "database": database, "redis": redis }))).into_response()
+    let body = json!({ "ready": ready, "database": database, "redis": redis, "stopping": stopping });
+    (status, Json(body)).into_response()
 }
 
 /// Refuses state-changing requests whose `Origin` is another site (CSRF defence on top of

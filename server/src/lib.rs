@@ -1,12 +1,15 @@
 //! The messenger's server: configuration, start-up and the HTTP routes.
 
 pub mod config;
+mod docs;
 mod http;
+mod metrics;
 pub mod rest;
 pub mod state;
 mod ws;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -87,7 +90,7 @@ impl Application {
             public_origin: config.public_origin(),
         };
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
-        Ok(Self { router: router(state.clone()), listener, state })
+        Ok(Self { router: router(state.clone(), &config.metrics_allow), listener, state })
     }
 
     /// The port it listens on (useful with port 0).
@@ -100,8 +103,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests under way.
+    /// Serves until `shutdown` completes. Then it stops taking connections, reports not
+    /// ready, closes every socket with code 1012 (clients reconnect, to another node),
+    /// finishes the requests under way and the sends already queued, and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let messenger = self.state.ctx.messenger.clone();
+        let hub = messenger.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.shut_down();
+        };
         // Frames are small and latency matters: no Nagle delay (it stalls a socket's second
         // small write until the client's delayed ACK, tens of milliseconds).
         let listener = self.listener.tap_io(|tcp| {
@@ -109,7 +120,13 @@ impl Application {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await
+        // The peer's address reaches handlers as `ConnectInfo` (`/metrics` checks it).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        if !messenger.shut_down().await {
+            tracing::warn!("stopped with sends still unfinished after 30 s");
+        }
+        Ok(())
     }
 }
 
@@ -154,7 +171,7 @@ async fn connect_database(url: &str, lanes: usize) -> anyhow::Result<(DatabaseCo
     Ok((db, writer))
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, metrics_allow: &[ipnet::IpNet]) -> Router {
     let headers = http::security_headers(state.ctx.cookies.secure)
         .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value));
     let [nosniff, frames, csp, referrer, hsts] = headers;
@@ -164,8 +181,10 @@ fn router(state: AppState) -> Router {
     let provide_ctx = move || leptos::prelude::provide_context(ctx.clone());
     Router::new()
         .nest("/api/v1", rest::routes())
+        .merge(docs::routes())
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
+        .merge(metrics::routes(metrics_allow))
         .leptos_routes_with_context(&state, routes, provide_ctx.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -186,5 +205,6 @@ fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

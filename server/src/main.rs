@@ -21,7 +21,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&config.log_filter)).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&config.log_filter));
+    if config.log_json {
+        logs.json().init()
+    } else {
+        logs.init()
+    }
     let public_url = config.public_url.clone();
     let shutdown = shutdown_signal();
     let app = match Application::build(config).await {

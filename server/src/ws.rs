@@ -32,8 +32,32 @@ const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 const CLOSE_RESYNC: u16 = 4000;
 /// Close code for a socket refused because its user has too many open.
 const CLOSE_TOO_MANY: u16 = 4008;
+/// Close code when the node is stopping: reconnect (another node answers) and resync.
+const CLOSE_RESTART: u16 = 1012;
 
 /// Checks the Origin and the session cookie, then upgrades.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "live",
+    operation_id = "websocket",
+    summary = "The live connection (WebSocket)",
+    description = "Upgrades to a WebSocket: JSON text frames tagged by `type` (`hello`, `message`, `ack`, `read`, \
+        `presence`, `typing`, `error`, `pong` from the server; `send`, `read`, `typing`, `ping` from the client). \
+        The frames, their order, close codes and errors are documented in \
+        [docs/protocol.md](/api-docs/protocol.md) (`docs/protocol.md` in the repository). \
+        The handshake needs the `session` cookie and, from a browser, an `Origin` of this site. \
+        Swagger UI cannot open WebSockets: use a WebSocket client.",
+    security(("session" = [])),
+    responses(
+        (status = SWITCHING_PROTOCOLS, description = "Switching Protocols: the connection is a WebSocket from now on; its first frame is `hello`",
+            headers(("Upgrade" = String, description = "`websocket`"))),
+        (status = BAD_REQUEST, description = "Not a WebSocket handshake (plain text, from the WebSocket extractor)", body = String),
+        (status = UPGRADE_REQUIRED, description = "The connection cannot be upgraded (plain text)", body = String),
+        (status = UNAUTHORIZED, description = "`unauthenticated`: no valid `session` cookie", body = crate::rest::error::ErrorBody),
+        (status = FORBIDDEN, description = "`bad_origin`: the handshake came from a page of another site", body = crate::rest::error::ErrorBody),
+    )
+)]
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
@@ -64,15 +88,24 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
     let user_id = session.user.id;
     let hello = encode(&ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() });
     let Some(connection) = messenger.connect(user_id, session.session_id, hello).await else {
-        let reason = format!("at most {SOCKETS_PER_USER_MAX} connections per person");
-        let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: CLOSE_TOO_MANY, reason: reason.into() }))).await;
+        let close = if messenger.hub.is_shutting_down() {
+            CloseFrame { code: CLOSE_RESTART, reason: "the server is restarting; reconnect".into() }
+        } else {
+            CloseFrame {
+                code: CLOSE_TOO_MANY,
+                reason: format!("at most {SOCKETS_PER_USER_MAX} connections per person").into(),
+            }
+        };
+        let _ = socket.send(WsMessage::Close(Some(close))).await;
         return;
     };
+    let _open = OpenSocket::counted();
     let me = ConnectionRef { user_id, id: connection.id };
     let replies = connection.replies.clone();
 
     let (mut sink, mut stream) = socket.split();
     let closed = connection.closed.clone();
+    let hub = messenger.hub.clone();
     let mut frames = connection.frames;
     let writer = async move {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -80,7 +113,11 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         loop {
             tokio::select! {
                 () = closed.cancelled() => {
-                    let close = CloseFrame { code: CLOSE_RESYNC, reason: "reconnect and resync".into() };
+                    let close = if hub.is_shutting_down() {
+                        CloseFrame { code: CLOSE_RESTART, reason: "the server is restarting; reconnect".into() }
+                    } else {
+                        CloseFrame { code: CLOSE_RESYNC, reason: "reconnect and resync".into() }
+                    };
                     let _ = sink.send(WsMessage::Close(Some(close))).await;
                     break;
                 }
@@ -122,6 +159,23 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         () = reader => {},
     }
     messenger.disconnect(user_id, connection.id).await;
+}
+
+/// A registered socket, counted in `messenger_websockets_open` until it is dropped (when
+/// `serve` returns, however it ends).
+struct OpenSocket;
+
+impl OpenSocket {
+    fn counted() -> Self {
+        metrics::gauge!("messenger_websockets_open").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics::gauge!("messenger_websockets_open").decrement(1.0);
+    }
 }
 
 /// Writes a batch of frames and flushes once.

@@ -77,3 +77,34 @@ fn the_first_start_prints_the_admin_password_once_and_sigterm_stops_the_server_c
     let status = stop(&mut second);
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn with_log_format_json_every_log_line_is_a_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = messenger()
+        .current_dir(dir.path())
+        .env("PORT", free_port().to_string())
+        .env("RUST_LOG", "info")
+        .env("LOG_FORMAT", "json")
+        .env("ADMIN_PASSWORD", "admin-password-1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut logs = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "exited early: {logs:?}");
+        if line.starts_with("Messenger is running") {
+            break;
+        }
+        logs.push(line);
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!logs.is_empty(), "start-up logs something (the administrator it created)");
+    for line in &logs {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["level"].is_string() && event["fields"]["message"].is_string(), "{line}");
+    }
+}

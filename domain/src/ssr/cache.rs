@@ -48,8 +48,10 @@ pub struct CacheStats {
     pub directory_misses: AtomicU64,
 }
 
-fn count(counter: &AtomicU64) {
+/// Counts a read in `stats` and in `messenger_cache_requests_total{kind, result}`.
+fn count(counter: &AtomicU64, kind: &'static str, result: &'static str) {
     counter.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("messenger_cache_requests_total", "kind" => kind, "result" => result).increment(1);
 }
 
 #[derive(Clone)]
@@ -104,11 +106,11 @@ impl Cache {
         });
         match fresh {
             Some(page) => {
-                count(&self.stats.history_hits);
+                count(&self.stats.history_hits, "history", "hit");
                 Some(page[page.len().saturating_sub(limit)..].to_vec())
             }
             None => {
-                count(&self.stats.history_misses);
+                count(&self.stats.history_misses, "history", "miss");
                 None
             }
         }
@@ -150,7 +152,10 @@ impl Cache {
                 json.and_then(|json| serde_json::from_str(&json).ok())
             }
         };
-        count(if page.is_some() { &self.stats.directory_hits } else { &self.stats.directory_misses });
+        match page {
+            Some(_) => count(&self.stats.directory_hits, "directory", "hit"),
+            None => count(&self.stats.directory_misses, "directory", "miss"),
+        }
         page
     }
 

@@ -4,7 +4,7 @@
 //! as one queue item, in the order they were published.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
@@ -78,6 +78,7 @@ struct Entry {
 pub struct Hub {
     sockets: Arc<Mutex<HashMap<UserId, Vec<Entry>>>>,
     next_id: Arc<AtomicU64>,
+    shutting_down: Arc<AtomicBool>,
 }
 
 /// Serializes a frame for the wire.
@@ -96,9 +97,13 @@ impl Hub {
     /// already has [`SOCKETS_PER_USER_MAX`] open on this node. A socket stays registered
     /// until [`Hub::disconnect`], also after the hub has closed it, so that a user's
     /// first and last socket are told apart without races.
-    /// `greeting` is the socket's first frame, queued before anything else can be.
+    /// `greeting` is the socket's first frame, queued before anything else can be. `None`
+    /// too once the node is shutting down.
     pub fn connect(&self, user_id: UserId, session_id: i64, greeting: Outbound) -> Option<Connection> {
         let mut sockets = self.sockets();
+        if self.is_shutting_down() {
+            return None;
+        }
         let entries = sockets.entry(user_id).or_default();
         if entries.iter().filter(|e| !e.closed.is_cancelled()).count() >= SOCKETS_PER_USER_MAX {
             return None;
@@ -194,6 +199,21 @@ impl Hub {
         for entry in self.sockets().values().flatten() {
             entry.closed.cancel();
         }
+    }
+
+    /// The node is stopping: every socket closes (its client reconnects, to another node
+    /// behind the same address) and no new one is taken.
+    pub fn shut_down(&self) {
+        let sockets = self.sockets();
+        self.shutting_down.store(true, Ordering::SeqCst);
+        for entry in sockets.values().flatten() {
+            entry.closed.cancel();
+        }
+    }
+
+    /// True once [`Hub::shut_down`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
     }
 
     /// True when the user has at least one open socket on this node.

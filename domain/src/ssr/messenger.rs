@@ -81,6 +81,14 @@ impl Messenger {
         self.cluster.as_ref()
     }
 
+    /// Stops this node gracefully, once it takes no new requests: closes every socket
+    /// (clients reconnect to another node) and waits, up to 30 s, for the writer to store
+    /// and publish every send already queued. False when some were still unfinished.
+    pub async fn shut_down(&self) -> bool {
+        self.hub.shut_down();
+        self.writer.finish(std::time::Duration::from_secs(30)).await
+    }
+
     /// The cache's hits and misses so far.
     pub fn cache_stats(&self) -> &CacheStats {
         &self.cache.stats
@@ -92,6 +100,8 @@ impl Messenger {
     pub async fn connect(&self, user_id: UserId, session_id: i64, greeting: Outbound) -> Option<Connection> {
         let connection = self.hub.connect(user_id, session_id, greeting)?;
         if connection.first {
+            // Users with a socket on this node.
+            metrics::gauge!("messenger_presence_online_local").increment(1.0);
             let first_anywhere = match &self.cluster {
                 None => true,
                 Some(cluster) => cluster.arrive(user_id).await.unwrap_or_else(|error| {
@@ -112,6 +122,7 @@ impl Messenger {
         if !self.hub.disconnect(user_id, connection_id) {
             return;
         }
+        metrics::gauge!("messenger_presence_online_local").decrement(1.0);
         let gone_everywhere = match &self.cluster {
             None => true,
             Some(cluster) => cluster.leave(user_id).await.unwrap_or_else(|error| {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -58,6 +59,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     lanes: Arc<[mpsc::Sender<Job>]>,
+    /// Sends queued or being stored, in all lanes.
+    unfinished: Arc<AtomicUsize>,
 }
 
 /// The writer's loops, not yet running (see [`Writer::new`]).
@@ -67,6 +70,7 @@ pub struct WriterTask {
 
 /// One lane: a queue and the task that stores what it holds.
 struct Lane {
+    unfinished: Arc<AtomicUsize>,
     db: Db,
     bus: Arc<dyn Bus>,
     jobs: mpsc::Receiver<Job>,
@@ -79,10 +83,12 @@ impl Writer {
     pub fn new(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> (Self, WriterTask) {
         let lanes = config.lanes.max(1);
         let capacity = (config.queue_capacity / lanes).max(1);
+        let unfinished = Arc::new(AtomicUsize::new(0));
         let (queues, tasks): (Vec<_>, Vec<_>) = (0..lanes)
             .map(|_| {
                 let (queue, jobs) = mpsc::channel(capacity);
                 let lane = Lane {
+                    unfinished: unfinished.clone(),
                     db: db.clone(),
                     bus: bus.clone(),
                     jobs,
@@ -92,7 +98,7 @@ impl Writer {
                 (queue, lane)
             })
             .unzip();
-        (Self { lanes: queues.into() }, WriterTask { lanes: tasks })
+        (Self { lanes: queues.into(), unfinished }, WriterTask { lanes: tasks })
     }
 
     /// A writer whose loop runs on the current Tokio runtime until every handle is dropped.
@@ -122,10 +128,28 @@ impl Writer {
     fn enqueue(&self, job: Job) -> Result<(), DomainError> {
         // Lanes are few and ids positive; a chat always lands in the same lane.
         let lane = usize::try_from(job.message.chat_id.unsigned_abs() % self.lanes.len() as u64).unwrap_or(0);
-        self.lanes[lane].try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => DomainError::Busy,
-            mpsc::error::TrySendError::Closed(_) => DomainError::internal("the message writer stopped"),
+        self.unfinished.fetch_add(1, Ordering::SeqCst);
+        self.lanes[lane].try_send(job).map_err(|e| {
+            self.unfinished.fetch_sub(1, Ordering::SeqCst);
+            match e {
+                mpsc::error::TrySendError::Full(_) => DomainError::Busy,
+                mpsc::error::TrySendError::Closed(_) => DomainError::internal("the message writer stopped"),
+            }
         })
+    }
+
+    /// Waits until every send queued so far has been stored (or refused) and published,
+    /// for at most `limit`; false when sends were still unfinished then. For a shutdown,
+    /// once nothing new can come in.
+    pub async fn finish(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.unfinished.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 }
 
@@ -146,6 +170,8 @@ impl Lane {
 
     async fn commit(&mut self, jobs: Vec<Job>) {
         let started = std::time::Instant::now();
+        metrics::histogram!("messenger_writer_batch_size").record(jobs.len() as f64);
+        self.report_queue_depth();
         let requests: Vec<(UserId, &NewMessage)> = jobs.iter().map(|j| (j.sender, &j.message)).collect();
         let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests).await {
             Ok(outcomes) => outcomes,
@@ -187,6 +213,8 @@ impl Lane {
         drop(requests);
 
         let stored = started.elapsed();
+        let created = outcomes.iter().filter(|outcome| outcome.as_ref().is_ok_and(|sent| sent.created)).count();
+        metrics::counter!("messenger_messages_stored_total").increment(created as u64);
         let events = jobs.iter().zip(&outcomes).filter_map(|(job, outcome)| event_of(job, outcome)).collect();
         self.bus.publish(events);
         tracing::debug!(
@@ -200,7 +228,14 @@ impl Lane {
                 // The caller may have gone away; the message is stored and delivered all the same.
                 let _ = reply.send(outcome);
             }
+            self.unfinished.fetch_sub(1, Ordering::SeqCst);
         }
+        self.report_queue_depth();
+    }
+
+    /// The `messenger_writer_queue_depth` gauge: sends queued or being stored, in all lanes.
+    fn report_queue_depth(&self) {
+        metrics::gauge!("messenger_writer_queue_depth").set(self.unfinished.load(Ordering::SeqCst) as f64);
     }
 
     /// Stores one send in a transaction of its own. A client id that another writer

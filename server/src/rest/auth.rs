@@ -9,13 +9,29 @@ use axum_extra::extract::CookieJar;
 use domain::input::NewAccount;
 use domain::model::{LoginRequest, RegisterRequest, User};
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, ErrorBody};
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {
     headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
 }
 
 /// 201 with the new user, signed in.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    summary = "Create an account and sign in",
+    description = "Creates the account and starts a session: the response sets the `session` cookie.",
+    request_body = RegisterRequest,
+    responses(
+        (status = CREATED, description = "The new user, signed in", body = User,
+            headers(("Set-Cookie" = String, description = "`session=…; HttpOnly; SameSite=Lax; Path=/` (and `Secure` behind HTTPS), for 30 days"))),
+        (status = CONFLICT, description = "`email_taken`: an account with this email exists (`fields.email` says so)", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: a field is missing or out of range; `fields` names each one (`email`, `name`, `password`)", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "`busy` (too many password hashes under way) or `unavailable` (the database cannot be reached for the moment): retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn register(
     State(ctx): State<ServerContext>,
     headers: HeaderMap,
@@ -28,6 +44,25 @@ pub async fn register(
 }
 
 /// 200 with the user; sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    summary = "Sign in",
+    description = "Checks the password and starts a session: the response sets the `session` cookie. \
+        Attempts are limited per email address.",
+    request_body = LoginRequest,
+    responses(
+        (status = OK, description = "The user, signed in", body = User,
+            headers(("Set-Cookie" = String, description = "`session=…; HttpOnly; SameSite=Lax; Path=/` (and `Secure` behind HTTPS), for 30 days"))),
+        (status = UNAUTHORIZED, description = "`bad_credentials`: unknown email or wrong password (the same answer for both)", body = ErrorBody),
+        (status = FORBIDDEN, description = "`account_disabled`: an administrator deactivated the account; or `bad_origin`: the request came from another site", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`rate_limited`: too many attempts for this email; retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        (status = SERVICE_UNAVAILABLE, description = "`busy` (too many password checks under way) or `unavailable` (the database cannot be reached for the moment): retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn login(
     State(ctx): State<ServerContext>,
     headers: HeaderMap,
@@ -39,6 +74,19 @@ pub async fn login(
 }
 
 /// 204; the session is revoked on the server.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    summary = "Sign out",
+    description = "Revokes the session on the server (its sockets close) and clears the cookie. \
+        Without a session cookie it only clears the cookie.",
+    security((), ("session" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Signed out",
+            headers(("Set-Cookie" = String, description = "Removes the `session` cookie"))),
+    )
+)]
 pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         ctx.messenger.sign_out(cookie.value()).await?;
@@ -47,6 +95,17 @@ pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<
 }
 
 /// 200 with the signed-in user, or 401.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    summary = "Who am I",
+    description = "The signed-in user (with their email and role).",
+    security(("session" = [])),
+    responses(
+        (status = OK, description = "The signed-in user", body = User),
+    )
+)]
 pub async fn me(Caller(session): Caller) -> ApiJson<User> {
     ApiJson(session.user)
 }

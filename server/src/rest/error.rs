@@ -1,4 +1,4 @@
-//! The REST error shape: `{"error": {"code", "message", "fields"}}` with the right status.
+//! The REST error shape: `{"error": {"kind", "code", "message", "fields"}}` with the right status.
 
 use app::server_context::status_of;
 use axum::Json;
@@ -7,7 +7,14 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{DomainError, ErrorKind, PublicError};
-use serde_json::json;
+use serde::Serialize;
+
+/// The body of every error response: `{"error": {"kind", "code", "message", "fields"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: PublicError,
+}
 
 /// An error on its way to a REST client.
 #[derive(Debug)]
@@ -22,12 +29,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry_after = matches!(self.0.kind, ErrorKind::Unavailable | ErrorKind::RateLimited);
-        let mut response = (status_of(self.0.kind), Json(json!({ "error": self.0 }))).into_response();
-        if retry_after {
+        let kind = self.0.kind;
+        let mut response = (status_of(kind), Json(ErrorBody { error: self.0 })).into_response();
+        if matches!(kind, ErrorKind::Unavailable | ErrorKind::RateLimited) {
             // Seconds; the send queue drains within one (`busy`), a database out of reach
             // (`unavailable`) is tried again as soon, and the sign-in limit refills one attempt in six.
-            let seconds = if self.0.kind == ErrorKind::Unavailable { "1" } else { "6" };
+            let seconds = if kind == ErrorKind::Unavailable { "1" } else { "6" };
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response

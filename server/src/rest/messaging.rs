@@ -8,8 +8,9 @@ use domain::directory::DirectoryQuery;
 use domain::input::NewMessage;
 use domain::model::{ChatSummary, Message, OpenChatRequest, ReadRequest, SendRequest, UserPage, UserSort};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::{ApiError, ApiJson, Caller};
+use super::{ApiError, ApiJson, Caller, ErrorBody};
 
 /// Query strings with rejections in the API's error shape.
 #[derive(FromRequestParts)]
@@ -22,15 +23,36 @@ pub struct ApiQuery<T>(pub T);
 pub struct ApiPath<T>(pub T);
 
 /// `?page=&per_page=&sort=&q=`
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersParams {
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<u64>,
+    /// Users per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u64>,
+    /// The order: `name` (default), `-name`, `created` (oldest first) or `-created`.
+    #[param(value_type = Option<UserSort>)]
     sort: Option<String>,
+    /// Only people whose name starts with this (case does not matter); blank means everyone.
     q: Option<String>,
 }
 
 /// `GET /api/v1/users`: a page of the directory.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "directory",
+    summary = "The directory: a page of users",
+    description = "The active accounts, as others see them (never an email), with `total` for paging.",
+    params(UsersParams),
+    security(("session" = [])),
+    responses(
+        (status = OK, description = "A page of the directory", body = UserPage),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `page`, `per_page`, `sort` or `q` out of range (`fields` names it)", body = ErrorBody),
+    )
+)]
 pub async fn users(
     State(ctx): State<ServerContext>,
     _caller: Caller,
@@ -52,6 +74,17 @@ pub async fn users(
 }
 
 /// `GET /api/v1/chats`: my chats, newest activity first.
+#[utoipa::path(
+    get,
+    path = "/chats",
+    tag = "chats",
+    summary = "My chats",
+    description = "Each with its peer, last message and unread count; newest activity first.",
+    security(("session" = [])),
+    responses(
+        (status = OK, description = "My chats", body = Vec<ChatSummary>),
+    )
+)]
 pub async fn chats(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
@@ -60,6 +93,19 @@ pub async fn chats(
 }
 
 /// `POST /api/v1/chats {peer_id}`: the one chat with that peer (oneself: Saved Messages).
+#[utoipa::path(
+    post,
+    path = "/chats",
+    tag = "chats",
+    summary = "Open the chat with someone",
+    description = "The one chat with that person, created on first open; with oneself it is Saved Messages.",
+    request_body = OpenChatRequest,
+    security(("session" = [])),
+    responses(
+        (status = OK, description = "The chat", body = ChatSummary),
+        (status = NOT_FOUND, description = "`not_found`: no such person", body = ErrorBody),
+    )
+)]
 pub async fn open_chat(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
@@ -69,10 +115,15 @@ pub async fn open_chat(
 }
 
 /// `?before_seq=&limit=` (a page of history) or `?after_seq=&limit=` (what came after).
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
+    /// A page of the messages before this seq (default: the newest page).
     before_seq: Option<i64>,
+    /// Instead, the messages after this seq (to resume); `before_seq` is then ignored.
     after_seq: Option<i64>,
+    /// Messages per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
 }
 
@@ -80,6 +131,20 @@ pub struct HistoryParams {
 const DEFAULT_LIMIT: u64 = 50;
 
 /// `GET /api/v1/chats/{id}/messages`: oldest first within the page.
+#[utoipa::path(
+    get,
+    path = "/chats/{id}/messages",
+    tag = "chats",
+    summary = "A chat's messages",
+    description = "A page of history (`before_seq`), or what came after a seq (`after_seq`); oldest first.",
+    params(("id" = i64, Path, description = "The chat's id"), HistoryParams),
+    security(("session" = [])),
+    responses(
+        (status = OK, description = "The messages, oldest first", body = Vec<Message>),
+        (status = NOT_FOUND, description = "`not_found`: no such chat, or the caller is not one of its two participants", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `limit` out of range", body = ErrorBody),
+    )
+)]
 pub async fn history(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
@@ -96,6 +161,24 @@ pub async fn history(
 
 /// `POST /api/v1/chats/{id}/messages {text, client_id}`: 201 with the message (the first
 /// one again for a repeated client_id).
+#[utoipa::path(
+    post,
+    path = "/chats/{id}/messages",
+    tag = "chats",
+    summary = "Send a message",
+    description = "Stores the message and delivers it to both participants' sockets. \
+        Sending again with the same `client_id` returns the first message: retries are safe.",
+    params(("id" = i64, Path, description = "The chat's id")),
+    request_body = SendRequest,
+    security(("session" = [])),
+    responses(
+        (status = CREATED, description = "The stored message (for a repeated `client_id`, the one stored the first time)", body = Message),
+        (status = NOT_FOUND, description = "`not_found`: no such chat, or the caller is not one of its two participants", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `text` or `client_id` out of range, or the `client_id` was used in another chat (`fields` names it)", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "`busy` (the send queue is full) or `unavailable` (the database cannot be reached for the moment): send again with the same `client_id` after `Retry-After` seconds (a send that was stored after all comes back as the first message)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn send(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
@@ -108,6 +191,20 @@ pub async fn send(
 }
 
 /// `POST /api/v1/chats/{id}/read {seq}`: 204.
+#[utoipa::path(
+    post,
+    path = "/chats/{id}/read",
+    tag = "chats",
+    summary = "Mark read",
+    description = "Moves my read marker forward (never backwards; clamped to the newest seq). My other tabs are told.",
+    params(("id" = i64, Path, description = "The chat's id")),
+    request_body = ReadRequest,
+    security(("session" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Marked"),
+        (status = NOT_FOUND, description = "`not_found`: no such chat, or the caller is not one of its two participants", body = ErrorBody),
+    )
+)]
 pub async fn read(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Person, Socket, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, NodeProcess, Person, Socket, TestApp, socket_to, spawn_app, spawn_app_with};
 
 fn send(chat_id: &Value, client_id: &str, text: &str) -> Value {
     json!({ "type": "send", "chat_id": chat_id, "client_id": client_id, "text": text })
@@ -220,46 +220,6 @@ async fn while_redis_is_down_messages_are_stored_and_delivered_on_their_node_and
     assert_eq!((message["message"]["text"].as_str(), message["message"]["seq"].as_i64()), (Some("after"), Some(4)));
 }
 
-/// A node as its own `messenger` process, which a test can kill with SIGKILL.
-struct NodeProcess {
-    address: String,
-    process: std::process::Child,
-}
-
-impl NodeProcess {
-    /// Starts the binary with the settings of `like` (its database and Redis) on a free port.
-    async fn start_like(like: &TestApp) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"));
-        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
-        for name in ["DATABASE_URL", "REDIS_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "PRESENCE_TTL"] {
-            if let Some(value) = like.setting(name) {
-                command.env(name, value);
-            }
-        }
-        let process = command.env("PORT", port.to_string()).stdout(std::process::Stdio::null()).spawn().unwrap();
-        let node = Self { address: format!("http://127.0.0.1:{port}"), process };
-        for _ in 0..300 {
-            if reqwest::get(format!("{}/healthz", node.address)).await.is_ok_and(|r| r.status().is_success()) {
-                return node;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the second node did not start");
-    }
-
-    fn kill(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test]
 async fn when_a_node_is_killed_its_people_reconnect_to_the_other_and_go_offline_by_themselves() {
     let node1 = spawn_app_with(Backend::Postgres, &[("PRESENCE_TTL", "3")]).await;
@@ -268,7 +228,7 @@ async fn when_a_node_is_killed_its_people_reconnect_to_the_other_and_go_offline_
     let bob = node1.person("bob@example.com", "Bob").await;
     let chat = node1.open_chat(&ann, bob.id).await;
     let mut ann_on_1 = node1.socket(&ann).await;
-    let mut bob_on_2 = node1.socket_at(&node2.address, &bob).await;
+    let mut bob_on_2 = socket_to(&node2.address, &bob.cookie).await;
     let online = ann_on_1.next_presence().await;
     assert_eq!((online["user_id"].as_i64(), online["online"].as_bool()), (Some(bob.id), Some(true)));
     bob_on_2.send(send(&chat["id"], "b1", "from node 2")).await;

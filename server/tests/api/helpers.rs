@@ -191,13 +191,6 @@ impl TestApp {
         }
     }
 
-    /// Opens a WebSocket as this person on a server at another address (another node).
-    pub async fn socket_at(&self, address: &str, person: &Person) -> Socket {
-        let mut socket = Socket { ws: handshake_to(address, Some(&person.cookie), None).await.expect("socket opens") };
-        assert_eq!(socket.next().await["type"], "hello");
-        socket
-    }
-
     async fn handshake(
         &self,
         cookie: Option<&str>,
@@ -243,6 +236,91 @@ pub struct Person {
 pub fn session_cookie(response: &Response) -> String {
     let header = response.headers()[reqwest::header::SET_COOKIE].to_str().expect("cookie text");
     header.split(';').next().expect("cookie pair").to_owned()
+}
+
+/// Opens a WebSocket with a session cookie (`session=...`) on the server at `address`
+/// (another node, or a proxy in front of the nodes) and reads its `hello`.
+pub async fn socket_to(address: &str, cookie: &str) -> Socket {
+    let mut socket = Socket { ws: handshake_to(address, Some(cookie), None).await.expect("socket opens") };
+    assert_eq!(socket.next().await["type"], "hello");
+    socket
+}
+
+/// A node as its own `messenger` process, which a test can stop (SIGTERM), kill (SIGKILL)
+/// and start again on the same port. The binary is `MESSENGER_BIN` when set (`make
+/// deploy-test` points it at the release build), else this build's.
+pub struct NodeProcess {
+    pub address: String,
+    port: u16,
+    vars: Vec<(String, String)>,
+    process: Option<std::process::Child>,
+}
+
+impl NodeProcess {
+    /// Starts the binary with the settings of `like` (its database and Redis) on a free port.
+    pub async fn start_like(like: &TestApp) -> Self {
+        let names = ["DATABASE_URL", "REDIS_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "PRESENCE_TTL", "PUBLIC_URL"];
+        let vars = names.iter().filter_map(|name| Some((*name, like.setting(name)?))).collect::<Vec<_>>();
+        Self::start(&vars, free_port()).await
+    }
+
+    /// Starts the binary with these settings on this port, and waits until it answers.
+    pub async fn start(vars: &[(&str, &str)], port: u16) -> Self {
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut node = Self { address: format!("http://127.0.0.1:{port}"), port, vars, process: None };
+        node.restart().await;
+        node
+    }
+
+    /// Starts it again (after [`NodeProcess::stop`] or [`NodeProcess::kill`]).
+    pub async fn restart(&mut self) {
+        let binary = std::env::var("MESSENGER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_messenger").to_owned());
+        let mut command = std::process::Command::new(binary);
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
+        command.envs(self.vars.iter().map(|(k, v)| (k, v))).env("PORT", self.port.to_string());
+        self.process = Some(command.stdout(std::process::Stdio::null()).spawn().expect("the messenger binary"));
+        for _ in 0..300 {
+            if reqwest::get(format!("{}/healthz", self.address)).await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the node on port {} did not start", self.port);
+    }
+
+    /// SIGTERM, then waits for it to exit (a graceful stop); returns whether it exited cleanly.
+    pub async fn stop(&mut self) -> bool {
+        let Some(mut process) = self.process.take() else { return true };
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(process.id().to_string()).status();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = process.try_wait() {
+                return status.success();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = process.kill();
+        let _ = process.wait();
+        false
+    }
+
+    /// SIGKILL: dies at once, telling nobody.
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
 }
 
 async fn handshake_to(

@@ -2,8 +2,11 @@
 
 mod accounts;
 mod cluster;
+mod deploy;
 mod helpers;
 mod live;
 mod messaging;
+mod metrics;
+mod openapi;
 mod operations;
 mod outage;
