@@ -1,19 +1,6 @@
-import { test, expect, type Browser, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 
-async function signUp(browser: Browser, name: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/login");
-  await page.locator("body[data-hydrated]").waitFor();
-  await page.getByRole("tab", { name: "Create account" }).click();
-  await page.getByLabel("Email").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account", exact: true }).click();
-  await expect(page.getByTestId("whoami")).toHaveText(name);
-  await expect(page.getByTestId("connection")).toHaveText("online");
-  return page;
-}
+import { signUp } from "./people";
 
 test("two people chat live; the unread badge appears and clears", async ({ browser }) => {
   const bob = await signUp(browser, "Bob");

@@ -1,20 +1,6 @@
-import { test, expect, type Browser, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 
-async function signUp(browser: Browser, name: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto("/login");
-  await page.locator("body[data-hydrated]").waitFor();
-  await page.getByRole("tab", { name: "Create account" }).click();
-  const local = name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
-  await page.getByLabel("Email").fill(`${local}-${Date.now()}@example.com`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account", exact: true }).click();
-  await expect(page.getByTestId("whoami")).toHaveText(name);
-  await expect(page.getByTestId("connection")).toHaveText("online");
-  return page;
-}
+import { signUp } from "./people";
 
 test("the peer's presence and typing show live in the header and the lists", async ({ browser }) => {
   // All tests share one database: names of their own, so that no other test's
