@@ -115,7 +115,7 @@ deploy-check: $(DEPLOY_TOOLS_STAMP)
 	@echo "nginx -t: deploy/nginx.conf"
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	mkdir "$$tmp/nginx"; ln -s "$(CURDIR)/deploy/nginx.conf" "$$tmp/nginx.conf"; \
-	printf 'server 127.0.0.1:3101;\nserver 127.0.0.1:3102;\n' > "$$tmp/nginx/upstream.conf"; \
+	printf 'server 127.0.0.1:3101 max_fails=0;\nserver 127.0.0.1:3102 max_fails=0;\n' > "$$tmp/nginx/upstream.conf"; \
 	echo 'listen 127.0.0.1:8080;' > "$$tmp/nginx/listen.conf"; \
 	as_user=(); if [ "$$(id -u)" -eq 0 ]; then \
 		chown -R nobody "$$tmp"; as_user=(setpriv --reuid=nobody --regid="$$(id -g nobody)" --clear-groups); fi; \

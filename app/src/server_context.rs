@@ -6,8 +6,11 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use domain::ErrorKind;
 use domain::messenger::Messenger;
 
-/// The name of the session cookie.
+/// The name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "session";
+/// Its name over HTTPS: the `__Host-` prefix makes browsers refuse it unless it is
+/// `Secure`, has `Path=/` and no `Domain`, so no subdomain can set or shadow it.
+pub const SESSION_COOKIE_HTTPS: &str = "__Host-session";
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
@@ -18,7 +21,8 @@ pub struct ServerContext {
     pub cookies: CookiePolicy,
 }
 
-/// Session cookie attributes: HttpOnly, SameSite=Lax, Secure behind HTTPS.
+/// Session cookie attributes: HttpOnly, SameSite=Lax, Path=/; behind HTTPS also Secure
+/// and the `__Host-` name.
 #[derive(Clone, Copy, Debug)]
 pub struct CookiePolicy {
     /// Add `Secure` (the public URL is https).
@@ -26,10 +30,15 @@ pub struct CookiePolicy {
 }
 
 impl CookiePolicy {
+    /// The session cookie's name: [`SESSION_COOKIE_HTTPS`] behind HTTPS, else [`SESSION_COOKIE`].
+    pub fn name(&self) -> &'static str {
+        if self.secure { SESSION_COOKIE_HTTPS } else { SESSION_COOKIE }
+    }
+
     /// The cookie that carries a new session token.
     pub fn issue(&self, token: String) -> Cookie<'static> {
         let max_age = domain::sessions::SESSION_TTL.num_seconds();
-        Cookie::build((SESSION_COOKIE, token))
+        Cookie::build((self.name(), token))
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.secure)

@@ -41,7 +41,8 @@ const SESSION_SCHEME: &str = "session";
         description = "The REST API of the messenger, version 1: JSON over HTTP.
 
 **Sessions.** `POST /api/v1/auth/register` and `POST /api/v1/auth/login` set the `session` cookie \
-(HttpOnly, SameSite=Lax, 30 days); the operations marked with the lock need it. In this page, \
+(HttpOnly, SameSite=Lax, 30 days; named `__Host-session`, and Secure, when the server is reached over \
+HTTPS); the operations marked with the lock need it. In this page, \
 sign in with *Try it out* on `POST /api/v1/auth/login`: the browser keeps the cookie and sends it \
 with the requests that follow. (The *Authorize* button cannot set it: pages may not set cookies \
 on requests.)

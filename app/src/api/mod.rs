@@ -16,7 +16,7 @@ pub(crate) mod edge {
     use leptos_axum::ResponseOptions;
 
     use crate::error::UiError;
-    use crate::server_context::{SESSION_COOKIE, ServerContext};
+    use crate::server_context::ServerContext;
 
     /// The server's shared state.
     pub fn context() -> Result<ServerContext, UiError> {
@@ -26,7 +26,8 @@ pub(crate) mod edge {
     /// The session token the browser sent, if any.
     pub async fn session_token() -> Option<String> {
         let jar: CookieJar = leptos_axum::extract().await.ok()?;
-        jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
+        let name = context().ok()?.cookies.name();
+        jar.get(name).map(|c| c.value().to_owned())
     }
 
     /// The signed-in caller, or `Unauthenticated`. (A `DomainError`, so that a caller that

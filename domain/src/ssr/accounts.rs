@@ -1,7 +1,7 @@
 //! Accounts: registration, sign-in checks, the first administrator.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use tokio::sync::OnceCell;
 
 use super::entity::user;
@@ -16,12 +16,39 @@ pub async fn register(db: &Db, hashing: &Hashing, account: NewAccount) -> Result
     create(db, hashing, account, false).await
 }
 
+/// Creates an account and signs it in, in one transaction: when either part fails,
+/// neither is stored, so nothing is left behind to block a retry. Returns the session token.
+pub async fn register_and_sign_in(
+    db: &Db,
+    hashing: &Hashing,
+    account: NewAccount,
+    user_agent: Option<&str>,
+) -> Result<(User, String), DomainError> {
+    let row = new_row(db, hashing, &account, false).await?;
+    let txn = db.begin().await?;
+    let user = insert(&txn, row).await?;
+    let token = super::sessions::start(&txn, user.id, user_agent).await?;
+    txn.commit().await?;
+    Ok((user, token))
+}
+
 async fn create(db: &Db, hashing: &Hashing, account: NewAccount, is_admin: bool) -> Result<User, DomainError> {
+    let row = new_row(db, hashing, &account, is_admin).await?;
+    insert(db, row).await
+}
+
+/// The row for a new account, once its email is known to be free and its password hashed.
+async fn new_row(
+    db: &Db,
+    hashing: &Hashing,
+    account: &NewAccount,
+    is_admin: bool,
+) -> Result<user::ActiveModel, DomainError> {
     if find_by_email(db, &account.email).await?.is_some() {
         return Err(DomainError::EmailTaken);
     }
     let password_hash = hashing.hash(account.password.expose().to_owned()).await?;
-    let inserted = user::ActiveModel {
+    Ok(user::ActiveModel {
         email: Set(account.email.as_str().to_owned()),
         name: Set(account.name.as_str().to_owned()),
         password_hash: Set(password_hash),
@@ -30,10 +57,11 @@ async fn create(db: &Db, hashing: &Hashing, account: NewAccount, is_admin: bool)
         created_at: Set(Utc::now()),
         last_seen_at: Set(None),
         ..Default::default()
-    }
-    .insert(db)
-    .await;
-    match inserted {
+    })
+}
+
+async fn insert(db: &impl ConnectionTrait, row: user::ActiveModel) -> Result<User, DomainError> {
+    match row.insert(db).await {
         Ok(user) => Ok(user.into()),
         // Two registrations of one email at the same moment: the index decides.
         Err(e) if is_unique_violation(&e) => Err(DomainError::EmailTaken),

@@ -192,9 +192,8 @@ impl Messenger {
     /// Creates an account and signs it in (returns the session token); everyone online
     /// sees the newcomer appear.
     pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
-        let user = accounts::register(&self.db, &self.hashing, account).await?;
+        let (user, token) = accounts::register_and_sign_in(&self.db, &self.hashing, account, user_agent).await?;
         self.cache.drop_directory().await;
-        let token = sessions::start(&self.db, user.id, user_agent).await?;
         self.bus.publish(vec![Event::UserJoined { user: user.as_person() }]);
         Ok((user, token))
     }

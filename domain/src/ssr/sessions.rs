@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use super::Db;
@@ -38,7 +38,7 @@ pub struct CurrentSession {
 }
 
 /// Starts a session for a user and returns the token for the cookie.
-pub async fn start(db: &Db, user_id: i64, user_agent: Option<&str>) -> Result<String, DomainError> {
+pub async fn start(db: &impl ConnectionTrait, user_id: i64, user_agent: Option<&str>) -> Result<String, DomainError> {
     let token = random_token();
     let now = Utc::now();
     session::ActiveModel {

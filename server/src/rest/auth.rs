@@ -1,6 +1,6 @@
 //! `/api/v1/auth/*` and `/api/v1/me`.
 
-use app::server_context::{SESSION_COOKIE, ServerContext};
+use app::server_context::ServerContext;
 use axum::extract::State;
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
@@ -88,7 +88,7 @@ pub async fn login(
     )
 )]
 pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+    if let Some(cookie) = jar.get(ctx.cookies.name()) {
         ctx.messenger.sign_out(cookie.value()).await?;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(ctx.cookies.clear())))

@@ -4,7 +4,7 @@ mod auth;
 pub mod error;
 mod messaging;
 
-use app::server_context::{SESSION_COOKIE, ServerContext};
+use app::server_context::ServerContext;
 use axum::Router;
 use axum::extract::{FromRef, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
@@ -40,7 +40,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = ServerContext::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
-        let token = jar.get(SESSION_COOKIE).ok_or(DomainError::Unauthenticated)?.value().to_owned();
+        let token = jar.get(ctx.cookies.name()).ok_or(DomainError::Unauthenticated)?.value().to_owned();
         let session =
             domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)?;
         Ok(Self(session))

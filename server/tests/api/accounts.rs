@@ -86,11 +86,17 @@ async fn signing_in_sets_a_30_day_httponly_samesite_cookie(backend: Backend) {
     assert_eq!(app.me(&client).await.status(), StatusCode::OK);
 }
 
-async fn behind_https_the_cookie_is_secure(backend: Backend) {
+async fn behind_https_the_cookie_is_secure_and_host_only(backend: Backend) {
     let app = spawn_app_with(backend, &[("PUBLIC_URL", "https://chat.example.com")]).await;
     let response = app.register_with(&app.client, "eve@example.com", "Eve", PASSWORD).await;
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let me = |cookie: String| app.client.get(app.url("/api/v1/me")).header("cookie", cookie).send();
+    assert_eq!(me(pair.clone()).await.unwrap().status(), StatusCode::OK, "the __Host- cookie signs in");
+    let plain = pair.replacen("__Host-session=", "session=", 1);
+    assert_eq!(me(plain).await.unwrap().status(), StatusCode::UNAUTHORIZED, "the plain name does not, over https");
 }
 
 async fn signing_out_revokes_the_session_on_the_server(backend: Backend) {
@@ -283,7 +289,7 @@ crate::on_both_backends!(
     invalid_registrations_name_every_bad_field,
     an_unknown_email_and_a_wrong_password_get_the_same_answer,
     signing_in_sets_a_30_day_httponly_samesite_cookie,
-    behind_https_the_cookie_is_secure,
+    behind_https_the_cookie_is_secure_and_host_only,
     signing_out_revokes_the_session_on_the_server,
     session_tokens_are_stored_only_as_hashes_and_passwords_as_argon2id,
     deactivated_users_cannot_sign_in_and_lose_their_sessions,

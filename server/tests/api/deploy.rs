@@ -9,7 +9,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{NodeProcess, Socket, browser, free_port, fresh_postgres_database, session_cookie, socket_to};
+use crate::helpers::{
+    NodeProcess, Socket, browser, free_port, fresh_postgres_database, session_cookie, socket_to, try_socket_to,
+};
 
 /// nginx with deploy/nginx.conf, in a scratch prefix whose upstream and listen files point
 /// at the test's nodes; stopped (SIGQUIT) when dropped.
@@ -28,7 +30,9 @@ impl Nginx {
         std::fs::create_dir(dir.join("nginx")).unwrap();
         let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
         std::os::unix::fs::symlink(config.canonicalize().expect("deploy/nginx.conf"), dir.join("nginx.conf")).unwrap();
-        let upstream: String = node_ports.iter().map(|port| format!("server 127.0.0.1:{port};\n")).collect();
+        // The same server parameters as deploy/nginx/upstream.conf, with loopback addresses.
+        let upstream: String =
+            node_ports.iter().map(|port| format!("server 127.0.0.1:{port} max_fails=0;\n")).collect();
         std::fs::write(dir.join("nginx/upstream.conf"), upstream).unwrap();
         let port = free_port();
         std::fs::write(dir.join("nginx/listen.conf"), format!("listen 127.0.0.1:{port};\n")).unwrap();
@@ -116,8 +120,7 @@ async fn follow(site: String, bob: Someone, chat_id: i64, expected: usize) -> He
             None => {
                 // Closed (1012: the node is restarting). Reconnect, then catch up.
                 held.reconnects += 1;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                socket = socket_to(&site, &bob.cookie).await;
+                socket = reconnect(&site, &bob.cookie).await;
                 let url = format!("{site}/api/v1/chats/{chat_id}/messages?after_seq={}&limit=100", held.newest());
                 let missed: Value = bob.client.get(url).send().await.unwrap().json().await.unwrap();
                 for message in missed.as_array().unwrap() {
@@ -127,6 +130,17 @@ async fn follow(site: String, bob: Someone, chat_id: i64, expected: usize) -> He
         }
     }
     held
+}
+
+/// Reconnects as a browser does: a short wait, then again until a node answers (a few seconds at most).
+async fn reconnect(site: &str, cookie: &str) -> Socket {
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Ok(socket) = try_socket_to(site, cookie).await {
+            return socket;
+        }
+    }
+    panic!("no node took the socket for 5 s");
 }
 
 #[tokio::test]

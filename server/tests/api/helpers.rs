@@ -241,9 +241,14 @@ pub fn session_cookie(response: &Response) -> String {
 /// Opens a WebSocket with a session cookie (`session=...`) on the server at `address`
 /// (another node, or a proxy in front of the nodes) and reads its `hello`.
 pub async fn socket_to(address: &str, cookie: &str) -> Socket {
-    let mut socket = Socket { ws: handshake_to(address, Some(cookie), None).await.expect("socket opens") };
+    try_socket_to(address, cookie).await.expect("socket opens")
+}
+
+/// [`socket_to`], with the handshake's failure when the server refused it.
+pub async fn try_socket_to(address: &str, cookie: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut socket = Socket { ws: handshake_to(address, Some(cookie), None).await? };
     assert_eq!(socket.next().await["type"], "hello");
-    socket
+    Ok(socket)
 }
 
 /// A node as its own `messenger` process, which a test can stop (SIGTERM), kill (SIGKILL)

@@ -1,6 +1,7 @@
-//! The cache in front of history and the directory (in-process here; the black-box suite
-//! runs the same reads through Redis): hits when it can, never a stale page. And what
-//! drops cached directory pages: a newcomer, a deactivation.
+//! The messenger as the edges call it, on SQLite with the in-process cache and bus: the
+//! cache in front of history and the directory (the black-box suite runs the same reads
+//! through Redis) hits when it can and never serves a stale page; a deactivation closes
+//! the account's sockets; a sign-up is one transaction.
 #![cfg(feature = "ssr")]
 
 use std::sync::atomic::Ordering;
@@ -133,4 +134,22 @@ async fn a_deactivated_account_leaves_the_directory_and_its_sockets_close() {
     assert!(bobs_tab.closed.is_cancelled(), "Bob's socket closed");
     assert!(!anns_tab.closed.is_cancelled());
     assert_eq!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()), ["Ann"], "not a cached page");
+}
+
+#[tokio::test]
+async fn a_sign_up_whose_session_cannot_be_stored_leaves_no_account_behind_and_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let messenger = node(&dir.path().join("m.db")).await;
+    use sea_orm::ConnectionTrait;
+    let refuse = "CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'refused'); END";
+    messenger.db.execute_unprepared(refuse).await.unwrap();
+    let account = || NewAccount::parse("ann@example.com", "Ann", "correct horse battery").unwrap();
+    assert!(messenger.sign_up(account(), None).await.is_err(), "the session could not be stored");
+    let names = |page: domain::model::UserPage| page.users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    assert!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()).is_empty(), "no account left");
+
+    messenger.db.execute_unprepared("DROP TRIGGER refuse_sessions").await.unwrap();
+    let (user, token) = messenger.sign_up(account(), None).await.expect("the retry is not told the email is taken");
+    assert_eq!(user.name, "Ann");
+    assert!(!token.is_empty());
 }
