@@ -383,6 +383,17 @@ mod tests {
         ChatSummary { id: 1, peer, is_saved_messages: false, last_message, last_seq, last_read_seq, unread }
     }
 
+    /// The signed-in user of these tests.
+    fn ann() -> User {
+        User {
+            id: 1,
+            email: "ann@example.com".into(),
+            name: "Ann".into(),
+            is_admin: false,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
     #[test]
     fn a_message_past_a_gap_waits_until_the_missing_ones_are_fetched() {
         // Signals live in a reactive owner.
@@ -390,14 +401,7 @@ mod tests {
     }
 
     fn a_message_past_a_gap_waits() {
-        let me = User {
-            id: 1,
-            email: "ann@example.com".into(),
-            name: "Ann".into(),
-            is_admin: false,
-            created_at: chrono::Utc::now(),
-        };
-        let store = Store::new(me);
+        let store = Store::new(ann());
         store.chats.set(vec![summary(1, 1, 0)]);
         store.logs.update(|logs| {
             let log = logs.entry(1).or_default();
@@ -427,14 +431,7 @@ mod tests {
     }
 
     fn a_send_the_server_could_not_take_waits() {
-        let me = User {
-            id: 1,
-            email: "ann@example.com".into(),
-            name: "Ann".into(),
-            is_admin: false,
-            created_at: chrono::Utc::now(),
-        };
-        let store = Store::new(me);
+        let store = Store::new(ann());
         let pending =
             |client_id: &str| Pending { client_id: client_id.into(), chat_id: 1, text: "hi".into(), failed: None };
         store.pending.set(vec![pending("a"), pending("b")]);

@@ -87,7 +87,9 @@ pub async fn upgrade(
 async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSession) {
     let user_id = session.user.id;
     let hello = encode(&ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() });
-    let Some(connection) = messenger.connect(user_id, session.session_id, hello).await else {
+    // Boxed, like the disconnect below: their Redis round trips would otherwise make every
+    // idle socket's task as large as their state.
+    let Some(connection) = Box::pin(messenger.connect(user_id, session.session_id, hello)).await else {
         let close = if messenger.hub.is_shutting_down() {
             CloseFrame { code: CLOSE_RESTART, reason: "the server is restarting; reconnect".into() }
         } else {
@@ -158,7 +160,7 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         () = writer => {},
         () = reader => {},
     }
-    messenger.disconnect(user_id, connection.id).await;
+    Box::pin(messenger.disconnect(user_id, connection.id)).await;
 }
 
 /// A registered socket, counted in `messenger_websockets_open` until it is dropped (when

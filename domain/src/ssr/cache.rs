@@ -10,8 +10,8 @@
 //! expire after [`DIRECTORY_TTL`] in any case. A Redis error counts as a miss.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fred::clients::Client;
@@ -57,7 +57,8 @@ fn count(counter: &AtomicU64, kind: &'static str, result: &'static str) {
 #[derive(Clone)]
 enum Store {
     Local {
-        history: moka::future::Cache<ChatId, Arc<Vec<Message>>>,
+        /// Each page behind its own lock, so that appends change it in place.
+        history: moka::future::Cache<ChatId, Arc<Mutex<Vec<Message>>>>,
         directory: moka::future::Cache<String, Arc<UserPage>>,
     },
     Redis {
@@ -118,7 +119,7 @@ impl Cache {
 
     async fn newest_page(&self, chat_id: ChatId) -> Option<Vec<Message>> {
         match &self.store {
-            Store::Local { history, .. } => history.get(&chat_id).await.map(|page| page.as_ref().clone()),
+            Store::Local { history, .. } => history.get(&chat_id).await.map(|page| lock(&page).clone()),
             Store::Redis { client, prefix } => {
                 let key = format!("{prefix}history:{chat_id}");
                 let json: Option<String> = client.get(&key).await.map_err(warn).ok()?;
@@ -132,7 +133,7 @@ impl Cache {
     /// from the database.
     pub async fn keep_newest(&self, chat_id: ChatId, page: Vec<Message>) {
         match &self.store {
-            Store::Local { history, .. } => history.insert(chat_id, Arc::new(page)).await,
+            Store::Local { history, .. } => history.insert(chat_id, Arc::new(Mutex::new(page))).await,
             Store::Redis { client, prefix } => {
                 let Ok(json) = serde_json::to_string(&page) else { return };
                 let expiry = Some(Expiration::EX(HISTORY_TTL.as_secs() as i64));
@@ -198,16 +199,29 @@ impl Cache {
             }
             for (chat_id, mut stored) in by_chat {
                 stored.sort_by_key(|m| m.seq);
-                let Some(mut page) = self.newest_page(chat_id).await else { continue };
-                let follows = stored.first().is_some_and(|m| m.seq == page.last().map_or(0, |p| p.seq) + 1);
-                let contiguous = stored.windows(2).all(|w| w[1].seq == w[0].seq + 1);
-                if follows && contiguous {
-                    page.extend(stored);
-                    let keep_from = page.len().saturating_sub(NEWEST_PAGE);
-                    self.keep_newest(chat_id, page.split_off(keep_from)).await;
-                } else {
+                if !self.append(chat_id, stored).await {
                     self.forget_history(chat_id).await;
                 }
+            }
+        }
+    }
+
+    /// Appends messages to a chat's cached page; false when they do not follow on from it
+    /// (the page must go). A chat without a cached page is left alone.
+    async fn append(&self, chat_id: ChatId, stored: Vec<Message>) -> bool {
+        match &self.store {
+            Store::Local { history, .. } => {
+                // In place: no copy of the page per batch.
+                let Some(page) = history.get(&chat_id).await else { return true };
+                extend_page(&mut lock(&page), stored)
+            }
+            Store::Redis { .. } => {
+                let Some(mut page) = self.newest_page(chat_id).await else { return true };
+                let follows = extend_page(&mut page, stored);
+                if follows {
+                    self.keep_newest(chat_id, page).await;
+                }
+                follows
             }
         }
     }
@@ -220,6 +234,24 @@ impl Cache {
             }
         }
     }
+}
+
+/// Adds messages (in seq order) to a page when they follow on from it, keeping the
+/// newest [`NEWEST_PAGE`]; false (and the page unchanged) when they do not.
+fn extend_page(page: &mut Vec<Message>, stored: Vec<Message>) -> bool {
+    let follows = stored.first().is_some_and(|m| m.seq == page.last().map_or(0, |p| p.seq) + 1);
+    let contiguous = stored.windows(2).all(|w| w[1].seq == w[0].seq + 1);
+    if !(follows && contiguous) {
+        return false;
+    }
+    page.extend(stored);
+    let surplus = page.len().saturating_sub(NEWEST_PAGE);
+    page.drain(..surplus);
+    true
+}
+
+fn lock(page: &Mutex<Vec<Message>>) -> MutexGuard<'_, Vec<Message>> {
+    page.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn warn(error: fred::error::Error) {
