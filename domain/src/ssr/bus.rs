@@ -78,6 +78,9 @@ pub enum Event {
     PresenceChanged {
         /// Who.
         user_id: UserId,
+        /// Who hears it live: the people who share a chat with them (others see presence
+        /// when they load the directory).
+        audience: Vec<UserId>,
         /// Online now.
         online: bool,
         /// When they were last online, when they have just gone offline.
@@ -157,9 +160,9 @@ pub fn deliver(hub: &Hub, events: Vec<Event>) {
             Event::UserJoined { user } => {
                 frames.push((Audience::Everyone, encode(&ServerFrame::UserJoined { user })));
             }
-            Event::PresenceChanged { user_id, online, last_seen_at } => {
+            Event::PresenceChanged { user_id, audience, online, last_seen_at } => {
                 let frame = ServerFrame::Presence { user_id, online, last_seen_at };
-                frames.push((Audience::EveryoneBut(user_id), encode(&frame)));
+                frames.push((Audience::Users { users: audience, except: None }, encode(&frame)));
             }
             Event::Typing { chat_id, user_id, peer_id } => {
                 let users = vec![peer_id];

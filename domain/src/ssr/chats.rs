@@ -67,6 +67,15 @@ pub async fn summary(db: &Db, me: i64, chat_id: i64) -> Result<ChatSummary, Doma
     one_summary(db, me, chat).await
 }
 
+/// Everyone who shares a chat with `user` (Saved Messages aside): who sees their presence live.
+pub async fn partners(db: &Db, user: i64) -> Result<Vec<i64>, DomainError> {
+    let chats = chat::Entity::find()
+        .filter(Condition::any().add(chat::Column::UserLo.eq(user)).add(chat::Column::UserHi.eq(user)))
+        .all(db)
+        .await?;
+    Ok(chats.into_iter().map(|c| c.peer_of(user)).filter(|peer| *peer != user).collect())
+}
+
 /// The two participants `(user_lo, user_hi)` of a chat of `me`; `NotFound("chat")` otherwise.
 pub async fn participants(db: &Db, me: i64, chat_id: i64) -> Result<(i64, i64), DomainError> {
     let chat = find_mine(db, me, chat_id).await?;

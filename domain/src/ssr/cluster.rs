@@ -264,9 +264,15 @@ impl Cluster {
                             if let Err(error) = cluster.note_last_seen(user, seen).await {
                                 tracing::warn!(%error, "could not record last seen in Redis");
                             }
-                            let event =
-                                Event::PresenceChanged { user_id: user, online: false, last_seen_at: Some(seen) };
-                            bus.publish(vec![event]);
+                            match super::chats::partners(&db, user).await {
+                                Ok(audience) => bus.publish(vec![Event::PresenceChanged {
+                                    user_id: user,
+                                    audience,
+                                    online: false,
+                                    last_seen_at: Some(seen),
+                                }]),
+                                Err(error) => tracing::warn!(?error, "could not announce presence"),
+                            }
                         }
                     }
                     Err(error) => tracing::warn!(%error, "could not sweep presence in Redis"),

@@ -48,8 +48,6 @@ pub enum Audience {
     Connection(ConnectionRef),
     /// Every open socket.
     Everyone,
-    /// Every open socket except this user's.
-    EveryoneBut(UserId),
 }
 
 /// One socket's side of the hub.
@@ -159,9 +157,8 @@ impl Hub {
                         add(to.user_id, entry, frame);
                     }
                 }
-                Audience::Everyone | Audience::EveryoneBut(_) => {
-                    let but = if let Audience::EveryoneBut(user) = audience { Some(*user) } else { None };
-                    for (user, entries) in sockets.iter().filter(|(user, _)| Some(**user) != but) {
+                Audience::Everyone => {
+                    for (user, entries) in sockets.iter() {
                         for entry in entries {
                             add(*user, entry, frame);
                         }

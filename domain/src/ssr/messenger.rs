@@ -110,7 +110,7 @@ impl Messenger {
                 }),
             };
             if first_anywhere {
-                self.bus.publish(vec![Event::PresenceChanged { user_id, online: true, last_seen_at: None }]);
+                self.announce_presence(user_id, true, None).await;
             }
         }
         Some(connection)
@@ -145,7 +145,18 @@ impl Messenger {
                     self.last_seen.lock().unwrap_or_else(|p| p.into_inner()).insert(user_id, now);
                 }
             }
-            self.bus.publish(vec![Event::PresenceChanged { user_id, online: false, last_seen_at: Some(now) }]);
+            self.announce_presence(user_id, false, Some(now)).await;
+        }
+    }
+
+    /// Tells the people who share a chat with a user that they came online or went offline.
+    async fn announce_presence(&self, user_id: UserId, online: bool, last_seen_at: Option<DateTime<Utc>>) {
+        match chats::partners(&self.db, user_id).await {
+            Ok(audience) if !audience.is_empty() => {
+                self.bus.publish(vec![Event::PresenceChanged { user_id, audience, online, last_seen_at }]);
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(?error, "could not announce presence"),
         }
     }
 

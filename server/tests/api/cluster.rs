@@ -62,6 +62,8 @@ async fn people_on_two_nodes_chat_live_and_every_socket_sees_every_message_once_
 async fn read_markers_typing_presence_and_sign_out_cross_nodes() {
     let (node1, node2, ann, bob, chat) = two_nodes_with_a_chat().await;
     let mut ann_on_1 = node1.socket(&ann).await;
+    let eve = node1.person("eve@example.com", "Eve").await;
+    let mut eve_on_1 = node1.socket(&eve).await;
 
     // Bob opens the app on node 2: Ann, on node 1, sees him come online, and so does the
     // directory of either node.
@@ -72,6 +74,11 @@ async fn read_markers_typing_presence_and_sign_out_cross_nodes() {
         let (_, page) = node.get(&ann, "/api/v1/users?q=Bob").await;
         assert_eq!(page["users"][0]["online"], true, "{page}");
     }
+    // Eve shares no chat with Bob: she is not told live (she sees it in the directory).
+    let (_, page) = node1.get(&eve, "/api/v1/users?q=Bob").await;
+    assert_eq!(page["users"][0]["online"], true, "{page}");
+    eve_on_1.send(json!({ "type": "ping" })).await;
+    assert_eq!(eve_on_1.try_next_any().await.unwrap()["type"], "pong", "no presence frame for a stranger");
 
     // Typing on node 2 shows on node 1.
     bob_on_2.send(json!({ "type": "typing", "chat_id": chat["id"] })).await;
