@@ -96,7 +96,7 @@ impl Messenger {
 
     /// Registers a socket opened with a session, its first frame `greeting`; `None` when
     /// its user has too many open. A user's first connection anywhere makes them online
-    /// for everyone.
+    /// for the people who share a chat with them.
     pub async fn connect(&self, user_id: UserId, session_id: i64, greeting: Outbound) -> Option<Connection> {
         let connection = self.hub.connect(user_id, session_id, greeting)?;
         if connection.first {
