@@ -270,6 +270,7 @@ mod browser {
                 let ms = u32::try_from(crate::store::TYPING_SHOWN_MS as i64).unwrap_or(5_000);
                 super::after_ms(ms + 100, move || store.typing_over(js_sys::Date::now(), None));
             }
+            ServerFrame::Telegram { linked } => store.telegram_linked.set(Some(linked)),
             ServerFrame::Error { client_id: Some(client_id), error } if error.kind == ErrorKind::Unavailable => {
                 resend_later(store, live, client_id)
             }

@@ -113,6 +113,9 @@ pub struct Store {
     /// Per pending send (by client_id) that the server could not take for a moment, the
     /// last wait before sending it again, in milliseconds.
     pub resend_waits: StoredValue<HashMap<String, u32>>,
+    /// Whether my account is linked to Telegram, as last told by a `telegram` frame
+    /// (`None` until one comes; the settings page fetches the status itself).
+    pub telegram_linked: RwSignal<Option<bool>>,
 }
 
 /// What [`Store::receive`] did with a message.
@@ -149,6 +152,7 @@ impl Store {
             presence: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             resend_waits: StoredValue::new(HashMap::new()),
+            telegram_linked: RwSignal::new(None),
         }
     }
 

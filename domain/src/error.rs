@@ -40,6 +40,12 @@ pub enum DomainError {
     /// send that was stored after all is found again. The cause is logged, never shown.
     #[error("the database cannot be reached; try again in a moment")]
     Unavailable(String),
+    /// The server has no Telegram bot (`TELEGRAM_BOT_TOKEN` is not set).
+    #[error("Telegram is not configured on this server")]
+    TelegramNotConfigured,
+    /// The Telegram bot has not reached Telegram yet (its username is unknown); retry later.
+    #[error("Telegram cannot be reached right now; try again in a moment")]
+    TelegramUnavailable,
     /// Something broke inside; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -126,7 +132,8 @@ impl DomainError {
             Self::AccountDisabled => ErrorKind::Forbidden,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::RateLimited => ErrorKind::RateLimited,
-            Self::Busy | Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Busy | Self::Unavailable(_) | Self::TelegramUnavailable => ErrorKind::Unavailable,
+            Self::TelegramNotConfigured => ErrorKind::Conflict,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -143,6 +150,8 @@ impl DomainError {
             Self::RateLimited => "rate_limited",
             Self::Busy => "busy",
             Self::Unavailable(_) => "unavailable",
+            Self::TelegramNotConfigured => "telegram_not_configured",
+            Self::TelegramUnavailable => "telegram_unavailable",
             Self::Internal(_) => "internal",
         }
     }

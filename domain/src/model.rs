@@ -204,3 +204,41 @@ pub struct ReadRequest {
     /// The newest seq the reader has seen.
     pub seq: i64,
 }
+
+/// `GET /api/v1/telegram`: whether the bot runs, and my link to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TelegramStatus {
+    /// The server has a bot token (`TELEGRAM_BOT_TOKEN`).
+    pub configured: bool,
+    /// The bot's username, once Telegram has answered for it (`None` while it has not,
+    /// or when the bot is not configured).
+    #[cfg_attr(feature = "ssr", schema(required = true, example = "messenger_bot"))]
+    pub bot_username: Option<String>,
+    /// My account is linked to a Telegram chat.
+    pub linked: bool,
+    /// Notifications carry the message's text (on unless I switched it off).
+    pub previews: bool,
+}
+
+/// `POST /api/v1/telegram/link`: a one-time link that ties my account to the Telegram
+/// chat that opens it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TelegramLinkOffer {
+    /// `https://t.me/<bot>?start=<token>`.
+    #[cfg_attr(feature = "ssr", schema(example = "https://t.me/messenger_bot?start=3q2-7w"))]
+    pub url: String,
+    /// The link works until then (10 minutes), once.
+    pub expires_at: DateTime<Utc>,
+    /// The same link as a QR code, an SVG document (for a phone's camera).
+    pub qr_svg: String,
+}
+
+/// `PATCH /api/v1/telegram`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TelegramSettings {
+    /// Notifications carry the message's text.
+    pub previews: bool,
+}

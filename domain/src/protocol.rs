@@ -92,6 +92,11 @@ pub enum ServerFrame {
         /// Who is typing.
         user_id: UserId,
     },
+    /// My account was linked to Telegram, or unlinked (from the bot or another tab).
+    Telegram {
+        /// Linked now.
+        linked: bool,
+    },
     /// A frame could not be handled. The connection stays open.
     Error {
         /// The `client_id` of the failed `send`, when there is one.

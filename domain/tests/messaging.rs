@@ -96,7 +96,7 @@ fn stalled_writer(db: &Db, queue_capacity: usize) -> (Writer, domain::writer::Wr
     Writer::new(
         db.clone(),
         Arc::new(LocalBus::new(Hub::default())),
-        WriterConfig { queue_capacity, batch_max: 1024, lanes: 1 },
+        WriterConfig { queue_capacity, batch_max: 1024, lanes: 1, telegram: false },
     )
 }
 

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_accounts;
 mod m20261126_000002_messaging;
 mod m20261126_000003_instance;
+mod m20261126_000004_telegram;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_accounts::Migration),
             Box::new(m20261126_000002_messaging::Migration),
             Box::new(m20261126_000003_instance::Migration),
+            Box::new(m20261126_000004_telegram::Migration),
         ]
     }
 }

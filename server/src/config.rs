@@ -27,6 +27,14 @@ pub struct Config {
     pub telegram_bot_token: Option<String>,
     /// `TELEGRAM_API_URL`: the Bot API server.
     pub telegram_api_url: String,
+    /// `TELEGRAM_LEASE_TTL` (seconds): one node at a time runs the bot; when it stops
+    /// renewing its lease, another takes over within this long.
+    pub telegram_lease_ttl: std::time::Duration,
+    /// `TELEGRAM_NOTIFY_DELAY` (milliseconds): a notification waits until a chat has been
+    /// quiet this long, so a burst of messages becomes one notification.
+    pub telegram_notify_delay: std::time::Duration,
+    /// `TELEGRAM_POLL_TIMEOUT` (seconds): how long each long poll for updates waits.
+    pub telegram_poll_timeout: u32,
     /// `RUST_LOG`: the log filter.
     pub log_filter: String,
     /// `LOG_FORMAT`: `text` (one readable line per event) or `json` (one JSON object per line).
@@ -136,6 +144,19 @@ impl Config {
             return Err(bad("TELEGRAM_API_URL", "an http:// or https:// URL", telegram_api_url));
         }
 
+        let number =
+            |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| match get(var) {
+                None => Ok(default),
+                Some(raw) => raw.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    bad(var, &format!("a number of {unit} from {} to {}", range.start(), range.end()), raw)
+                }),
+            };
+        let telegram_lease_ttl = std::time::Duration::from_secs(number("TELEGRAM_LEASE_TTL", 30, 3..=600, "seconds")?);
+        let telegram_notify_delay =
+            std::time::Duration::from_millis(number("TELEGRAM_NOTIFY_DELAY", 3_000, 0..=600_000, "milliseconds")?);
+        let telegram_poll_timeout =
+            u32::try_from(number("TELEGRAM_POLL_TIMEOUT", 25, 1..=50, "seconds")?).unwrap_or(25);
+
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(bad("RUST_LOG", "a tracing filter such as info or info,server=debug", log_filter));
@@ -163,6 +184,7 @@ impl Config {
             // 8 columns a row: 4,096 rows stay under SQLite's and PostgreSQL's parameter limits.
             batch_max: count("SEND_BATCH_MAX", defaults.batch_max, 4_096)?,
             lanes: count("SEND_LANES", DEFAULT_LANES_POSTGRES, 16)?,
+            telegram: telegram_bot_token.is_some(),
         };
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let hashing_workers = count("HASHING_WORKERS", cores, 64)?;
@@ -203,6 +225,9 @@ impl Config {
             admin_password,
             telegram_bot_token,
             telegram_api_url,
+            telegram_lease_ttl,
+            telegram_notify_delay,
+            telegram_poll_timeout,
             log_filter,
             log_json,
             site_root,
@@ -280,6 +305,9 @@ mod tests {
         assert_eq!(read(&[("SEND_BATCH_MAX", "5000")]).unwrap_err().var, "SEND_BATCH_MAX");
         assert_eq!(read(&[("PRESENCE_TTL", "1")]).unwrap_err().var, "PRESENCE_TTL");
         assert_eq!(read(&[("LOG_FORMAT", "xml")]).unwrap_err().var, "LOG_FORMAT");
+        assert_eq!(read(&[("TELEGRAM_LEASE_TTL", "1")]).unwrap_err().var, "TELEGRAM_LEASE_TTL");
+        assert_eq!(read(&[("TELEGRAM_NOTIFY_DELAY", "soon")]).unwrap_err().var, "TELEGRAM_NOTIFY_DELAY");
+        assert_eq!(read(&[("TELEGRAM_POLL_TIMEOUT", "60")]).unwrap_err().var, "TELEGRAM_POLL_TIMEOUT");
         assert_eq!(read(&[("METRICS_ALLOW", "10.0.0.0/33")]).unwrap_err().var, "METRICS_ALLOW");
         assert_eq!(read(&[("METRICS_ALLOW", "127.0.0.1, localhost")]).unwrap_err().var, "METRICS_ALLOW");
         assert_eq!(read(&[("METRICS_ALLOW", ",")]).unwrap_err().var, "METRICS_ALLOW");

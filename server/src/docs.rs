@@ -50,7 +50,7 @@ on requests.)
 **Errors** have the status of their kind and the body `{\"error\": {\"kind\", \"code\", \"message\", \
 \"fields\"}}`: `kind` is the class (one status each), `code` a stable machine-readable reason, \
 `message` a sentence for people and `fields` (only when there are some) names each input that \
-needs attention. 429 and 503 carry `Retry-After`. A write (`POST`) whose `Origin` is another site \
+needs attention. 429 and 503 carry `Retry-After`. A write (`POST`, `PATCH`, `DELETE`) whose `Origin` is another site \
 is refused with 403 `bad_origin`.
 
 **Live updates** come over the WebSocket `GET /api/v1/ws`, documented in \
@@ -61,6 +61,7 @@ is refused with 403 `bad_origin`.
         (name = "auth", description = "Accounts and sessions"),
         (name = "directory", description = "The people registered here"),
         (name = "chats", description = "One-to-one chats and their messages"),
+        (name = "telegram", description = "Notifications through the Telegram bot"),
         (name = "live", description = "The WebSocket"),
     )
 )]

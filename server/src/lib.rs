@@ -6,6 +6,7 @@ mod http;
 mod metrics;
 pub mod rest;
 pub mod state;
+mod telegram;
 mod ws;
 
 use std::future::Future;
@@ -46,6 +47,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    telegram: Option<telegram::Options>,
 }
 
 impl Application {
@@ -90,7 +92,15 @@ impl Application {
             public_origin: config.public_origin(),
         };
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
-        Ok(Self { router: router(state.clone(), &config.metrics_allow), listener, state })
+        let telegram = config.telegram_bot_token.clone().map(|token| telegram::Options {
+            token,
+            api_url: config.telegram_api_url.clone(),
+            lease_ttl: config.telegram_lease_ttl,
+            notify_delay: config.telegram_notify_delay,
+            poll_timeout: config.telegram_poll_timeout,
+            public_url: config.public_url.clone(),
+        });
+        Ok(Self { router: router(state.clone(), &config.metrics_allow), listener, state, telegram })
     }
 
     /// The port it listens on (useful with port 0).
@@ -108,6 +118,17 @@ impl Application {
     /// finishes the requests under way and the sends already queued, and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let messenger = self.state.ctx.messenger.clone();
+        // The Telegram bot runs beside the web app; nothing it meets stops the app.
+        let bot = match self.telegram {
+            Some(options) => match telegram::Telegram::start(messenger.clone(), options) {
+                Ok(bot) => Some(bot),
+                Err(error) => {
+                    tracing::error!(%error, "the Telegram bot cannot start (TELEGRAM_API_URL)");
+                    None
+                }
+            },
+            None => None,
+        };
         let hub = messenger.hub.clone();
         let shutdown = async move {
             shutdown.await;
@@ -123,6 +144,9 @@ impl Application {
         // The peer's address reaches handlers as `ConnectInfo` (`/metrics` checks it).
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        if let Some(bot) = bot {
+            bot.stop().await;
+        }
         if !messenger.shut_down().await {
             tracing::warn!("stopped with sends still unfinished after 30 s");
         }

@@ -95,6 +95,13 @@ pub enum Event {
         /// The other participant, who sees it.
         peer_id: UserId,
     },
+    /// A user's account was linked to Telegram or unlinked: their open settings update.
+    TelegramChanged {
+        /// Whose account.
+        user_id: UserId,
+        /// Linked now.
+        linked: bool,
+    },
     /// Events may have been lost on the way between nodes: every socket on every node
     /// reconnects and fetches what it missed from the database.
     Resync,
@@ -168,6 +175,10 @@ pub fn deliver(hub: &Hub, events: Vec<Event>) {
                 let users = vec![peer_id];
                 frames
                     .push((Audience::Users { users, except: None }, encode(&ServerFrame::Typing { chat_id, user_id })));
+            }
+            Event::TelegramChanged { user_id, linked } => {
+                let users = vec![user_id];
+                frames.push((Audience::Users { users, except: None }, encode(&ServerFrame::Telegram { linked })));
             }
             Event::SessionEnded { session_id } => {
                 if !frames.is_empty() {

@@ -1,6 +1,6 @@
 //! Messages: storing batches of sends (idempotent, gap-free seq per chat), history and catching up.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::entity::{chat, message};
+use super::telegram::{self, Owed};
 use super::{Db, chats};
 use crate::error::DomainError;
 use crate::input::NewMessage;
@@ -49,10 +50,14 @@ enum Plan {
 /// The `UPDATE` of the chats comes before any insert, so it takes the write lock (row
 /// locks on PostgreSQL, the database lock on SQLite) first: concurrent writers queue on it
 /// and each sees the seqs the previous one committed.
+///
+/// A new message whose recipient is among `offline` and linked to Telegram gets a
+/// notification outbox row in the same transaction.
 pub(crate) async fn store_batch(
     db: &Db,
     participants: &mut HashMap<ChatId, (UserId, UserId)>,
     requests: &[(UserId, &NewMessage)],
+    offline: &HashSet<UserId>,
 ) -> Result<Vec<Result<Sent, DomainError>>, DbErr> {
     learn_participants(db, participants, requests.iter().map(|(_, m)| m.chat_id)).await?;
     let mut plans: Vec<Plan> = requests
@@ -149,6 +154,22 @@ pub(crate) async fn store_batch(
         let stored = message::Entity::insert_many(chunk).exec_with_returning(&txn).await?;
         inserted.extend(stored.into_iter().map(|m| ((m.chat_id, m.seq), m)));
     }
+    if !offline.is_empty() {
+        let owed: Vec<Owed> = inserted
+            .values()
+            .filter_map(|m| {
+                let &(lo, hi) = participants.get(&m.chat_id)?;
+                let recipient = if m.sender_id == lo { hi } else { lo };
+                (lo != hi && offline.contains(&recipient)).then_some(Owed {
+                    recipient,
+                    chat_id: m.chat_id,
+                    message_id: m.id,
+                    seq: m.seq,
+                })
+            })
+            .collect();
+        telegram::write_outbox(&txn, &owed, now).await?;
+    }
     txn.commit().await?;
 
     // The outcomes, in request order; a new message is found by its (chat, seq).
@@ -207,7 +228,7 @@ fn chunks_of_size<T>(items: Vec<(usize, T)>, max: usize) -> Vec<Vec<T>> {
 }
 
 /// Makes sure `participants` knows every chat among `chat_ids` that exists, in one query.
-async fn learn_participants(
+pub(crate) async fn learn_participants(
     db: &Db,
     participants: &mut HashMap<ChatId, (UserId, UserId)>,
     chat_ids: impl Iterator<Item = ChatId>,

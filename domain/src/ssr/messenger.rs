@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 
@@ -16,11 +16,11 @@ use super::cache::{Cache, CacheStats, CachingBus, NEWEST_PAGE};
 use super::cluster::Cluster;
 use super::live::{Connection, ConnectionRef, Hub, Outbound};
 use super::passwords::Hashing;
-use super::writer::{Writer, WriterConfig};
-use super::{Db, accounts, chats, directory, messages, sessions};
+use super::writer::{Presence, Writer, WriterConfig};
+use super::{Db, accounts, chats, directory, messages, sessions, telegram};
 use crate::error::DomainError;
 use crate::input::{NewAccount, NewMessage};
-use crate::model::{ChatSummary, Message, Person, User, UserId, UserPage};
+use crate::model::{ChatSummary, Message, Person, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage};
 
 /// Sign-in attempts allowed per email address: a burst of this many, then one more
 /// every 60/N seconds.
@@ -44,6 +44,32 @@ pub struct Messenger {
     writer: Writer,
     hashing: Hashing,
     sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
+    telegram: TelegramBot,
+}
+
+/// The Telegram bot as the web side knows it: whether the server has a token, and the
+/// bot's username once Telegram told it. Cheap to clone; the bot task fills the name in.
+#[derive(Clone, Debug, Default)]
+pub struct TelegramBot {
+    configured: bool,
+    username: Arc<RwLock<Option<String>>>,
+}
+
+impl TelegramBot {
+    /// True when the server has a bot token.
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    /// The bot's username, once known.
+    pub fn username(&self) -> Option<String> {
+        self.username.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records the bot's username (from Telegram's `getMe`).
+    pub fn set_username(&self, username: String) {
+        *self.username.write().unwrap_or_else(|p| p.into_inner()) = Some(username);
+    }
 }
 
 impl Messenger {
@@ -69,11 +95,17 @@ impl Messenger {
         };
         let cache = cluster.as_ref().map_or_else(Cache::local, Cache::shared);
         let bus: Arc<dyn Bus> = Arc::new(CachingBus { inner: bus, cache: cache.clone() });
-        let writer = Writer::spawn(writer_db, bus.clone(), config);
+        let (writer, task) = Writer::new(writer_db, bus.clone(), config);
+        if config.telegram {
+            task.notify_offline(Presence::new(hub.clone(), cluster.clone())).spawn();
+        } else {
+            task.spawn();
+        }
         let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
         let last_seen = Arc::default();
-        Ok(Self { db, hub, bus, cluster, cache, last_seen, writer, hashing, sign_in_attempts })
+        let telegram = TelegramBot { configured: config.telegram, username: Arc::default() };
+        Ok(Self { db, hub, bus, cluster, cache, last_seen, writer, hashing, sign_in_attempts, telegram })
     }
 
     /// The connection to the other nodes, when there are any.
@@ -269,6 +301,13 @@ impl Messenger {
         Ok(self.writer.send(me, message).await?.message)
     }
 
+    /// [`Messenger::send`], also telling whether this call stored the message (false: the
+    /// client id had been used before, and the first message came back).
+    pub async fn send_once(&self, me: i64, message: NewMessage) -> Result<(Message, bool), DomainError> {
+        let sent = self.writer.send(me, message).await?;
+        Ok((sent.message, sent.created))
+    }
+
     /// Queues a message sent on a socket; that socket hears `ack` or `error` in order with
     /// the frames it receives. `Busy` when the writer's queue is full.
     pub fn send_from_socket(&self, me: i64, message: NewMessage, socket: ConnectionRef) -> Result<(), DomainError> {
@@ -328,5 +367,56 @@ impl Messenger {
         self.with_presence(std::iter::once(&mut chat.peer)).await;
         self.bus.publish(vec![Event::ReadMoved { user_id: me, chat: chat.clone() }]);
         Ok(chat)
+    }
+
+    /// The Telegram bot as the web side knows it.
+    pub fn telegram(&self) -> &TelegramBot {
+        &self.telegram
+    }
+
+    /// Whether the bot runs, and my link to it.
+    pub async fn telegram_status(&self, me: UserId) -> Result<TelegramStatus, DomainError> {
+        let link = telegram::link_of(&self.db, me).await?;
+        Ok(TelegramStatus {
+            configured: self.telegram.configured,
+            bot_username: self.telegram.username(),
+            linked: link.is_some(),
+            previews: link.is_none_or(|l| l.previews),
+        })
+    }
+
+    /// A one-time link (and its QR code) that ties my account to the Telegram chat that
+    /// opens it, valid for [`telegram::LINK_TOKEN_TTL`]; earlier ones stop working.
+    pub async fn telegram_link(&self, me: UserId) -> Result<TelegramLinkOffer, DomainError> {
+        if !self.telegram.configured {
+            return Err(DomainError::TelegramNotConfigured);
+        }
+        let bot = self.telegram.username().ok_or(DomainError::TelegramUnavailable)?;
+        let (token, expires_at) = telegram::new_link_token(&self.db, me).await?;
+        let url = format!("https://t.me/{bot}?start={token}");
+        let qr_svg = qrcode::QrCode::new(url.as_bytes())
+            .map_err(DomainError::internal)?
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(192, 192)
+            .build();
+        Ok(TelegramLinkOffer { url, expires_at, qr_svg })
+    }
+
+    /// Unlinks my account from Telegram (no more notifications); my open settings update.
+    pub async fn telegram_unlink(&self, me: UserId) -> Result<(), DomainError> {
+        telegram::unlink_user(&self.db, me).await?;
+        self.telegram_changed(me, false);
+        Ok(())
+    }
+
+    /// Switches the message text in my notifications on or off.
+    pub async fn telegram_previews(&self, me: UserId, previews: bool) -> Result<TelegramStatus, DomainError> {
+        telegram::set_previews(&self.db, me, previews).await?;
+        self.telegram_status(me).await
+    }
+
+    /// Tells a user's open sockets that their account was linked or unlinked.
+    pub fn telegram_changed(&self, user_id: UserId, linked: bool) {
+        self.bus.publish(vec![Event::TelegramChanged { user_id, linked }]);
     }
 }

@@ -5,11 +5,14 @@ pub mod chats;
 pub mod cluster;
 pub mod directory;
 pub mod entity;
+pub mod leases;
 pub mod live;
 pub mod messages;
 pub mod messenger;
 pub mod passwords;
 pub mod sessions;
+pub mod settings;
+pub mod telegram;
 pub mod writer;
 
 /// The database handle every domain call takes.

@@ -24,7 +24,7 @@ pub fn random_token() -> String {
 }
 
 /// What is stored instead of a token.
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -9,14 +9,15 @@
 //! published in order by one task, while the lanes overlap their round trips to the
 //! database. SQLite, which has one writer connection, runs one lane.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::bus::{Bus, Event};
-use super::live::ConnectionRef;
+use super::cluster::Cluster;
+use super::live::{ConnectionRef, Hub};
 use super::messages::{self, Sent};
 use super::{Db, is_unique_violation, is_unreachable};
 use crate::error::DomainError;
@@ -33,11 +34,14 @@ pub struct WriterConfig {
     /// Lanes (tasks storing in parallel, each chat always in the same one); the queue
     /// capacity is shared out between them.
     pub lanes: usize,
+    /// Telegram is configured: a message to a recipient who is offline (no connection on
+    /// any node) and linked to Telegram gets an outbox row in the transaction that stores it.
+    pub telegram: bool,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { queue_capacity: 16_384, batch_max: 1_024, lanes: 1 }
+        Self { queue_capacity: 16_384, batch_max: 1_024, lanes: 1, telegram: false }
     }
 }
 
@@ -76,6 +80,43 @@ struct Lane {
     jobs: mpsc::Receiver<Job>,
     batch_max: usize,
     participants: HashMap<ChatId, (UserId, UserId)>,
+    /// Who is online, when offline recipients are owed a Telegram notification.
+    presence: Option<Presence>,
+}
+
+/// Who is online anywhere: this node's sockets, then Redis for the rest. The writer asks
+/// it which recipients of a batch are offline (they may be owed a Telegram notification).
+#[derive(Clone)]
+pub struct Presence {
+    hub: Hub,
+    cluster: Option<Cluster>,
+}
+
+impl Presence {
+    /// Presence from this node's hub and, with Redis, every node's.
+    pub fn new(hub: Hub, cluster: Option<Cluster>) -> Self {
+        Self { hub, cluster }
+    }
+
+    /// Those of `users` with no connection open on any node. When Redis cannot answer,
+    /// everyone without a socket here counts as offline (the notifier checks again before
+    /// it tells anyone).
+    pub async fn offline_among(&self, users: impl IntoIterator<Item = UserId>) -> HashSet<UserId> {
+        let elsewhere: Vec<UserId> =
+            users.into_iter().collect::<HashSet<_>>().into_iter().filter(|user| !self.hub.is_online(*user)).collect();
+        let Some(cluster) = &self.cluster else {
+            return elsewhere.into_iter().collect();
+        };
+        match cluster.online_among(&elsewhere).await {
+            Ok(presence) => {
+                elsewhere.into_iter().zip(presence).filter(|(_, (online, _))| !online).map(|(u, _)| u).collect()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read presence from Redis");
+                elsewhere.into_iter().collect()
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -94,6 +135,7 @@ impl Writer {
                     jobs,
                     batch_max: config.batch_max.max(1),
                     participants: HashMap::new(),
+                    presence: None,
                 };
                 (queue, lane)
             })
@@ -104,9 +146,7 @@ impl Writer {
     /// A writer whose loop runs on the current Tokio runtime until every handle is dropped.
     pub fn spawn(db: Db, bus: Arc<dyn Bus>, config: WriterConfig) -> Self {
         let (writer, task) = Self::new(db, bus, config);
-        for lane in task.lanes {
-            tokio::spawn(lane.run());
-        }
+        task.spawn();
         writer
     }
 
@@ -158,6 +198,22 @@ impl WriterTask {
     pub async fn run(self) {
         futures::future::join_all(self.lanes.into_iter().map(Lane::run)).await;
     }
+
+    /// Runs the lanes on the current Tokio runtime until every handle is dropped.
+    pub fn spawn(self) {
+        for lane in self.lanes {
+            tokio::spawn(lane.run());
+        }
+    }
+
+    /// Messages to recipients that `presence` finds offline get a Telegram outbox row
+    /// (when the recipient is linked) in the transaction that stores them.
+    pub fn notify_offline(mut self, presence: Presence) -> Self {
+        for lane in &mut self.lanes {
+            lane.presence = Some(presence.clone());
+        }
+        self
+    }
 }
 
 impl Lane {
@@ -173,7 +229,8 @@ impl Lane {
         metrics::histogram!("messenger_writer_batch_size").record(jobs.len() as f64);
         self.report_queue_depth();
         let requests: Vec<(UserId, &NewMessage)> = jobs.iter().map(|j| (j.sender, &j.message)).collect();
-        let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests).await {
+        let offline = self.offline_recipients(&requests).await;
+        let outcomes = match messages::store_batch(&self.db, &mut self.participants, &requests, &offline).await {
             Ok(outcomes) => outcomes,
             Err(error) if is_unreachable(&error) => {
                 // The database cannot be reached: nothing was stored (or, when only the
@@ -233,6 +290,26 @@ impl Lane {
         self.report_queue_depth();
     }
 
+    /// The recipients of these sends (not Saved Messages) who are offline, when Telegram
+    /// notifications are on; none otherwise. Chats the writer does not know yet are looked
+    /// up first (a failure here leaves them out; storing reports it).
+    async fn offline_recipients(&mut self, requests: &[(UserId, &NewMessage)]) -> HashSet<UserId> {
+        let Some(presence) = &self.presence else {
+            return HashSet::new();
+        };
+        let chats = requests.iter().map(|(_, m)| m.chat_id);
+        if let Err(error) = messages::learn_participants(&self.db, &mut self.participants, chats).await {
+            tracing::debug!(%error, "could not look the chats up before storing");
+        }
+        let recipients = requests.iter().filter_map(|(sender, m)| match self.participants.get(&m.chat_id) {
+            Some(&(lo, hi)) if lo != hi && (*sender == lo || *sender == hi) => {
+                Some(if *sender == lo { hi } else { lo })
+            }
+            _ => None,
+        });
+        presence.offline_among(recipients).await
+    }
+
     /// The `messenger_writer_queue_depth` gauge: sends queued or being stored, in all lanes.
     fn report_queue_depth(&self) {
         metrics::gauge!("messenger_writer_queue_depth").set(self.unfinished.load(Ordering::SeqCst) as f64);
@@ -244,7 +321,8 @@ impl Lane {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match messages::store_batch(&self.db, &mut self.participants, &[request]).await {
+            let offline = self.offline_recipients(&[request]).await;
+            match messages::store_batch(&self.db, &mut self.participants, &[request], &offline).await {
                 Ok(mut outcomes) => {
                     return outcomes.pop().unwrap_or_else(|| Err(DomainError::internal("a send had no outcome")));
                 }

@@ -3,6 +3,7 @@
 mod auth;
 pub mod error;
 mod messaging;
+mod telegram;
 
 use app::server_context::ServerContext;
 use axum::Router;
@@ -67,6 +68,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging::chats, messaging::open_chat))
         .routes(routes!(messaging::history, messaging::send))
         .routes(routes!(messaging::read))
+        .routes(routes!(telegram::status, telegram::settings))
+        .routes(routes!(telegram::link, telegram::unlink))
         .routes(routes!(crate::ws::upgrade))
 }
 

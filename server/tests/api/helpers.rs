@@ -122,6 +122,14 @@ impl TestApp {
         start(self.vars.clone(), self._dir.clone()).await
     }
 
+    /// Another node of the same installation with some settings changed (the same database
+    /// and Redis).
+    pub async fn another_node_with(&self, changed: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        vars.extend(changed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        start(vars, self._dir.clone()).await
+    }
+
     /// A setting it was started with.
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
@@ -264,7 +272,19 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts the binary with the settings of `like` (its database and Redis) on a free port.
     pub async fn start_like(like: &TestApp) -> Self {
-        let names = ["DATABASE_URL", "REDIS_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "PRESENCE_TTL", "PUBLIC_URL"];
+        let names = [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "ADMIN_EMAIL",
+            "ADMIN_PASSWORD",
+            "PRESENCE_TTL",
+            "PUBLIC_URL",
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_API_URL",
+            "TELEGRAM_LEASE_TTL",
+            "TELEGRAM_NOTIFY_DELAY",
+            "TELEGRAM_POLL_TIMEOUT",
+        ];
         let vars = names.iter().filter_map(|name| Some((*name, like.setting(name)?))).collect::<Vec<_>>();
         Self::start(&vars, free_port()).await
     }

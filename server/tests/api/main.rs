@@ -3,6 +3,7 @@
 mod accounts;
 mod cluster;
 mod deploy;
+mod fake_telegram;
 mod helpers;
 mod live;
 mod messaging;
@@ -10,3 +11,4 @@ mod metrics;
 mod openapi;
 mod operations;
 mod outage;
+mod telegram;

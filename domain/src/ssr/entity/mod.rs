@@ -2,6 +2,10 @@
 
 pub mod chat;
 pub mod chat_read;
+pub mod lease;
 pub mod message;
+pub mod notification;
 pub mod session;
+pub mod telegram_link;
+pub mod telegram_link_token;
 pub mod user;
