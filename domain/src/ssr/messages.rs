@@ -155,7 +155,7 @@ pub(crate) async fn store_batch(
         inserted.extend(stored.into_iter().map(|m| ((m.chat_id, m.seq), m)));
     }
     if !offline.is_empty() {
-        let owed: Vec<Owed> = inserted
+        let mut owed: Vec<Owed> = inserted
             .values()
             .filter_map(|m| {
                 let &(lo, hi) = participants.get(&m.chat_id)?;
@@ -168,6 +168,7 @@ pub(crate) async fn store_batch(
                 })
             })
             .collect();
+        owed.sort_by_key(|o| (o.chat_id, o.seq));
         telegram::write_outbox(&txn, &owed, now).await?;
     }
     txn.commit().await?;

@@ -306,7 +306,8 @@ pub async fn due(db: &Db, now: DateTime<Utc>) -> Result<Vec<Batch>, DomainError>
         .collect();
 
     let mut batches = Vec::with_capacity(groups.len());
-    for ((recipient, chat_id), rows) in groups {
+    for ((recipient, chat_id), mut rows) in groups {
+        rows.sort_by_key(|r| r.seq);
         let read = reads.get(&(chat_id, recipient)).copied().unwrap_or(0);
         let link = links.get(&recipient);
         let unread: Vec<String> = rows
