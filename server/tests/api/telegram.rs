@@ -361,7 +361,29 @@ async fn notifications_pending_at_a_restart_are_sent_once_after_it(backend: Back
     drop(restarted);
 }
 
+async fn notifications_to_one_telegram_chat_are_a_second_apart(backend: Backend) {
+    let (app, fake) = with_bot(backend, "100").await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let carol = app.person("carol@example.com", "Carol").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    link(&app, &fake, &bob, 1002).await;
+    let with_ann = app.open_chat(&ann, bob.id).await;
+    let with_carol = app.open_chat(&carol, bob.id).await;
+    let tried_before = fake.send_times().len();
+    // Two chats, two notifications, both due at once, to the same Telegram chat.
+    tokio::join!(
+        send(&app, &ann, &with_ann["id"], "a1", "from Ann"),
+        send(&app, &carol, &with_carol["id"], "c1", "from Carol"),
+    );
+    wait_until(|| async { notifications(&fake, 1002).len() == 2 }).await;
+    let times = fake.send_times();
+    assert_eq!(times.len(), tried_before + 2);
+    let gap = times[tried_before + 1] - times[tried_before];
+    assert!(gap >= Duration::from_millis(900), "Telegram allows one a second per chat; the gap was {gap:?}");
+}
+
 on_both_backends!(
+    notifications_to_one_telegram_chat_are_a_second_apart,
     linking_takes_a_one_time_token_and_updates_open_settings_live,
     an_email_typed_to_the_bot_links_nothing,
     one_telegram_chat_belongs_to_one_account_and_unlinking_works_both_ways,
@@ -382,6 +404,22 @@ async fn one_node_at_a_time_runs_the_bot_and_another_takes_over_when_it_is_kille
     let help = fake.push_text(1001, "Ann", "/help", None);
     answer_to(&fake, 1001, help).await;
 
+    // A message stored by the second node is notified by the first, once.
+    let ann = first.person("ann@example.com", "Ann").await;
+    let bob = first.person("bob@example.com", "Bob").await;
+    link(&first, &fake, &bob, 1002).await;
+    let chat = first.open_chat(&ann, bob.id).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/chats/{}/messages", second.address, chat["id"]))
+        .header("cookie", &ann.cookie)
+        .json(&json!({ "client_id": "n1", "text": "through the other node" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let told = fake.wait_for_sent(WAIT, |m| m.chat_id == 1002 && m.reply_to.is_none()).await;
+    assert!(told.text.contains("through the other node"), "{}", told.text);
+
     // A node without the bot, to start more nodes like the first one later.
     let template = first.another_node_with(&[("TELEGRAM_BOT_TOKEN", "")]).await;
     // The first stops: the second takes over.
@@ -397,5 +435,6 @@ async fn one_node_at_a_time_runs_the_bot_and_another_takes_over_when_it_is_kille
     answer_to(&fake, 1001, help).await;
     assert!(killed_at.elapsed() < Duration::from_secs(10), "taken over in {:?}", killed_at.elapsed());
     assert_eq!(fake.conflicts(), 0);
+    assert_eq!(notifications(&fake, 1002).len(), 1, "nothing notified twice across the takeovers");
     drop(third);
 }
