@@ -242,3 +242,28 @@ pub struct TelegramSettings {
     /// Notifications carry the message's text.
     pub previews: bool,
 }
+
+/// One of my sessions (a signed-in browser or client), for `GET /api/v1/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// Its id (to end it).
+    pub id: i64,
+    /// The browser and system it signed in from, such as "Firefox on Linux".
+    #[cfg_attr(feature = "ssr", schema(example = "Firefox on Linux"))]
+    pub device: String,
+    /// When it signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (to within ten minutes).
+    pub last_used_at: DateTime<Utc>,
+    /// The session making this request.
+    pub current: bool,
+}
+
+/// `POST /api/v1/sessions/end-others`: how many sessions ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionsEnded {
+    /// Sessions ended.
+    pub ended: u64,
+}

@@ -53,6 +53,8 @@ pub struct Config {
     /// `PRESENCE_TTL` (seconds): with Redis, how soon the people of a node that stopped
     /// answering count as offline.
     pub presence_ttl: std::time::Duration,
+    /// `WS_HEARTBEAT` (seconds): how often a live socket is pinged and its session checked.
+    pub ws_heartbeat: std::time::Duration,
     /// `METRICS_ALLOW`: the client addresses (TCP peers) that may read `/metrics`; empty
     /// (the value `none`) turns the endpoint off.
     pub metrics_allow: Vec<IpNet>,
@@ -154,6 +156,8 @@ impl Config {
         let telegram_lease_ttl = std::time::Duration::from_secs(number("TELEGRAM_LEASE_TTL", 30, 3..=600, "seconds")?);
         let telegram_notify_delay =
             std::time::Duration::from_millis(number("TELEGRAM_NOTIFY_DELAY", 3_000, 0..=600_000, "milliseconds")?);
+        let ws_heartbeat =
+            std::time::Duration::from_secs(number("WS_HEARTBEAT", crate::ws::HEARTBEAT.as_secs(), 1..=55, "seconds")?);
         let telegram_poll_timeout =
             u32::try_from(number("TELEGRAM_POLL_TIMEOUT", 25, 1..=50, "seconds")?).unwrap_or(25);
 
@@ -235,6 +239,7 @@ impl Config {
             hashing_workers,
             hashing_queue,
             presence_ttl,
+            ws_heartbeat,
             metrics_allow,
         })
     }
@@ -306,6 +311,7 @@ mod tests {
         assert_eq!(read(&[("PRESENCE_TTL", "1")]).unwrap_err().var, "PRESENCE_TTL");
         assert_eq!(read(&[("LOG_FORMAT", "xml")]).unwrap_err().var, "LOG_FORMAT");
         assert_eq!(read(&[("TELEGRAM_LEASE_TTL", "1")]).unwrap_err().var, "TELEGRAM_LEASE_TTL");
+        assert_eq!(read(&[("WS_HEARTBEAT", "60")]).unwrap_err().var, "WS_HEARTBEAT");
         assert_eq!(read(&[("TELEGRAM_NOTIFY_DELAY", "soon")]).unwrap_err().var, "TELEGRAM_NOTIFY_DELAY");
         assert_eq!(read(&[("TELEGRAM_POLL_TIMEOUT", "60")]).unwrap_err().var, "TELEGRAM_POLL_TIMEOUT");
         assert_eq!(read(&[("METRICS_ALLOW", "10.0.0.0/33")]).unwrap_err().var, "METRICS_ALLOW");

@@ -90,6 +90,7 @@ impl Application {
             ctx: ServerContext { messenger, cookies: CookiePolicy { secure: config.is_https() } },
             leptos,
             public_origin: config.public_origin(),
+            heartbeat: config.ws_heartbeat,
         };
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
         let telegram = config.telegram_bot_token.clone().map(|token| telegram::Options {
@@ -118,6 +119,21 @@ impl Application {
     /// finishes the requests under way and the sends already queued, and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let messenger = self.state.ctx.messenger.clone();
+        // Sessions that can no longer be used are deleted now and then.
+        let housekeeping = tokio::spawn({
+            let db = messenger.db.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_secs(3_600));
+                loop {
+                    every.tick().await;
+                    match domain::sessions::purge(&db).await {
+                        Ok(0) => {}
+                        Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+                        Err(error) => tracing::warn!(?error, "could not delete expired sessions"),
+                    }
+                }
+            }
+        });
         // The Telegram bot runs beside the web app; nothing it meets stops the app.
         let bot = match self.telegram {
             Some(options) => match telegram::Telegram::start(messenger.clone(), options) {
@@ -144,6 +160,7 @@ impl Application {
         // The peer's address reaches handlers as `ConnectInfo` (`/metrics` checks it).
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        housekeeping.abort();
         if let Some(bot) = bot {
             bot.stop().await;
         }

@@ -13,6 +13,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// The origin browsers must send on state-changing requests.
     pub public_origin: String,
+    /// How often a live socket is pinged and its session checked (`WS_HEARTBEAT`).
+    pub heartbeat: std::time::Duration,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -21,8 +21,12 @@ use crate::http::origin_allowed;
 use crate::rest::{ApiError, Caller};
 use crate::state::AppState;
 
-/// How often the server pings an idle socket.
-const HEARTBEAT: Duration = Duration::from_secs(25);
+/// How often the server pings a socket and checks that its session is still good, unless
+/// `WS_HEARTBEAT` says otherwise.
+pub const HEARTBEAT: Duration = Duration::from_secs(25);
+/// A write (a batch of frames, a ping, a close) that the client does not take within this
+/// long ends the connection: a client that stopped reading cannot hold it open.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A socket silent for this long (not even a pong) is dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Frames above this size break the connection (tungstenite's own limit); frames between
@@ -34,6 +38,9 @@ const CLOSE_RESYNC: u16 = 4000;
 const CLOSE_TOO_MANY: u16 = 4008;
 /// Close code when the node is stopping: reconnect (another node answers) and resync.
 const CLOSE_RESTART: u16 = 1012;
+/// Close code when the socket's session ended (signed out here or elsewhere, deactivated,
+/// expired): do not reconnect; sign in again.
+const CLOSE_SIGNED_OUT: u16 = 4001;
 
 /// Checks the Origin and the session cookie, then upgrades.
 #[utoipa::path(
@@ -73,6 +80,7 @@ pub async fn upgrade(
     }
     let Caller(session) = caller?;
     let messenger = state.ctx.messenger.clone();
+    let heartbeat = state.heartbeat;
     // A 2 KiB read buffer (frames are small; a larger one grows it for as long as it lasts)
     // and no write buffer keep an idle socket under 10 KiB of server memory.
     Ok(ws
@@ -80,12 +88,13 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(socket, messenger, session))
+        .on_upgrade(move |socket| serve(socket, messenger, session, heartbeat))
         .into_response())
 }
 
-async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSession) {
+async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSession, every: Duration) {
     let user_id = session.user.id;
+    let session_id = session.session_id;
     let hello = encode(&ServerFrame::Hello { version: PROTOCOL_VERSION, user: session.user.clone() });
     // Boxed, like the disconnect below: their Redis round trips would otherwise make every
     // idle socket's task as large as their state.
@@ -109,28 +118,40 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
     let closed = connection.closed.clone();
     let hub = messenger.hub.clone();
     let mut frames = connection.frames;
+    let signed_out = connection.signed_out.clone();
+    let db = messenger.db.clone();
     let writer = async move {
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut heartbeat = tokio::time::interval(every);
         heartbeat.tick().await;
         loop {
             tokio::select! {
                 () = closed.cancelled() => {
-                    let close = if hub.is_shutting_down() {
+                    let close = if signed_out.load(std::sync::atomic::Ordering::SeqCst) {
+                        signed_out_frame()
+                    } else if hub.is_shutting_down() {
                         CloseFrame { code: CLOSE_RESTART, reason: "the server is restarting; reconnect".into() }
                     } else {
                         CloseFrame { code: CLOSE_RESYNC, reason: "reconnect and resync".into() }
                     };
-                    let _ = sink.send(WsMessage::Close(Some(close))).await;
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Close(Some(close)))).await;
                     break;
                 }
                 batch = frames.recv() => {
                     let Some(batch) = batch else { break };
-                    if write_batch(&mut sink, batch).await.is_err() {
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut sink, batch)).await, Ok(Ok(()))) {
                         break;
                     }
                 }
                 _ = heartbeat.tick() => {
-                    if sink.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    // The session may have ended where no event reached this node (a lost
+                    // publication, a database edited by hand): ask the database. Boxed, so
+                    // that an idle socket's task does not carry the query's state.
+                    if let Ok(false) = Box::pin(domain::sessions::is_live(&db, session_id)).await {
+                        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Close(Some(signed_out_frame())))).await;
+                        break;
+                    }
+                    let ping = sink.send(WsMessage::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, ping).await, Ok(Ok(()))) {
                         break;
                     }
                 }
@@ -161,6 +182,10 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         () = reader => {},
     }
     Box::pin(messenger.disconnect(user_id, connection.id)).await;
+}
+
+fn signed_out_frame() -> CloseFrame {
+    CloseFrame { code: CLOSE_SIGNED_OUT, reason: "signed out; sign in again".into() }
 }
 
 /// A registered socket, counted in `messenger_websockets_open` until it is dropped (when

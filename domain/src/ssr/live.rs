@@ -60,6 +60,9 @@ pub struct Connection {
     pub replies: mpsc::Sender<Batch>,
     /// Cancelled when the hub drops the socket (too slow, or its session ended).
     pub closed: CancellationToken,
+    /// Set before `closed` is cancelled when the reason is that its session ended
+    /// (signed out, signed out elsewhere, deactivated): the client must sign in again.
+    pub signed_out: Arc<AtomicBool>,
     /// True when it is its user's only socket on this node (they just came online here).
     pub first: bool,
 }
@@ -69,6 +72,15 @@ struct Entry {
     session_id: i64,
     queue: mpsc::Sender<Batch>,
     closed: CancellationToken,
+    signed_out: Arc<AtomicBool>,
+}
+
+impl Entry {
+    /// Closes the socket because its session ended.
+    fn sign_out(&self) {
+        self.signed_out.store(true, Ordering::SeqCst);
+        self.closed.cancel();
+    }
 }
 
 /// The registry of open sockets on this node. Cheap to clone.
@@ -112,8 +124,11 @@ impl Hub {
         // A fresh queue has room.
         let _ = queue.try_send(vec![greeting]);
         let closed = CancellationToken::new();
-        entries.push(Entry { id, session_id, queue: queue.clone(), closed: closed.clone() });
-        Some(Connection { id, frames, replies: queue, closed, first })
+        let signed_out = Arc::new(AtomicBool::new(false));
+        let entry =
+            Entry { id, session_id, queue: queue.clone(), closed: closed.clone(), signed_out: signed_out.clone() };
+        entries.push(entry);
+        Some(Connection { id, frames, replies: queue, closed, signed_out, first })
     }
 
     /// Forgets a socket that has closed; true when it was its user's last on this node.
@@ -178,7 +193,7 @@ impl Hub {
     /// Closes every socket opened with a session (it was signed out).
     pub fn close_session(&self, session_id: i64) {
         for entry in self.sockets().values().flatten().filter(|e| e.session_id == session_id) {
-            entry.closed.cancel();
+            entry.sign_out();
         }
     }
 
@@ -186,7 +201,7 @@ impl Hub {
     pub fn close_user(&self, user_id: UserId, except: Option<i64>) {
         if let Some(entries) = self.sockets().get(&user_id) {
             for entry in entries.iter().filter(|e| Some(e.session_id) != except) {
-                entry.closed.cancel();
+                entry.sign_out();
             }
         }
     }

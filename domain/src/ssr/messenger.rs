@@ -20,7 +20,9 @@ use super::writer::{Presence, Writer, WriterConfig};
 use super::{Db, accounts, chats, directory, messages, sessions, telegram};
 use crate::error::DomainError;
 use crate::input::{NewAccount, NewMessage};
-use crate::model::{ChatSummary, Message, Person, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage};
+use crate::model::{
+    ChatSummary, Message, Person, SessionInfo, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage,
+};
 
 /// Sign-in attempts allowed per email address: a burst of this many, then one more
 /// every 60/N seconds.
@@ -267,6 +269,26 @@ impl Messenger {
             self.bus.publish(vec![Event::SessionEnded { session_id }]);
         }
         Ok(())
+    }
+
+    /// My sessions, `current` marked.
+    pub async fn sessions(&self, me: UserId, current: i64) -> Result<Vec<SessionInfo>, DomainError> {
+        sessions::list(&self.db, me, current).await
+    }
+
+    /// Ends one of my sessions; its sockets close (on every node) telling the client it
+    /// was signed out.
+    pub async fn end_session(&self, me: UserId, session_id: i64) -> Result<(), DomainError> {
+        sessions::revoke_mine(&self.db, me, session_id).await?;
+        self.bus.publish(vec![Event::SessionEnded { session_id }]);
+        Ok(())
+    }
+
+    /// Ends every session of mine but `current` ("sign out other devices"); returns how many.
+    pub async fn end_other_sessions(&self, me: UserId, current: i64) -> Result<u64, DomainError> {
+        let ended = sessions::revoke_others(&self.db, me, current).await?;
+        self.bus.publish(vec![Event::SessionsEnded { user_id: me, except: Some(current) }]);
+        Ok(ended)
     }
 
     /// Deactivates an account (it can no longer sign in, and its sessions end: its

@@ -3,6 +3,7 @@
 mod auth;
 pub mod error;
 mod messaging;
+mod sessions;
 mod telegram;
 
 use app::server_context::ServerContext;
@@ -68,6 +69,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging::chats, messaging::open_chat))
         .routes(routes!(messaging::history, messaging::send))
         .routes(routes!(messaging::read))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
+        .routes(routes!(sessions::end_others))
         .routes(routes!(telegram::status, telegram::settings))
         .routes(routes!(telegram::link, telegram::unlink))
         .routes(routes!(crate::ws::upgrade))

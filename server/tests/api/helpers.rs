@@ -426,6 +426,23 @@ impl Socket {
         }
     }
 
+    /// Reads until the server closes the connection (frames skipped); the close code, or
+    /// `None` when the connection ended without a close frame. Fails after `within`.
+    pub async fn close_code(&mut self, within: std::time::Duration) -> Option<u16> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let read_all = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    None | Some(Err(_)) => return None,
+                }
+            }
+        };
+        tokio::time::timeout(within, read_all).await.expect("the server closes the connection in time")
+    }
+
     /// Closes the connection as a browser would.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

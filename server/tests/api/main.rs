@@ -11,4 +11,5 @@ mod metrics;
 mod openapi;
 mod operations;
 mod outage;
+mod sessions;
 mod telegram;
