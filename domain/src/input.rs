@@ -7,8 +7,9 @@ use crate::error::{DomainError, FieldErrors};
 pub const EMAIL_MAX: usize = 254;
 /// Display names are 1 to this many characters after trimming.
 pub const NAME_MAX: usize = 64;
-/// Shortest accepted password, in characters.
-pub const PASSWORD_MIN: usize = 8;
+/// Shortest accepted new password, in characters (ASVS 2.1.1). Passwords chosen before
+/// this rule still sign in.
+pub const PASSWORD_MIN: usize = 12;
 /// Longest accepted password, in characters.
 pub const PASSWORD_MAX: usize = 128;
 /// Longest message text, in characters after trimming.
@@ -259,9 +260,10 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_8_to_128_characters_counted_as_characters() {
-        assert!(Password::parse("1234567").is_err());
-        assert!(Password::parse("12345678").is_ok());
+    fn passwords_are_12_to_128_characters_counted_as_characters() {
+        assert!(Password::parse("12345678901").is_err());
+        assert!(Password::parse("123456789012").is_ok());
+        assert!(Password::parse(&"ж".repeat(11)).is_err());
         assert!(Password::parse(&"ж".repeat(128)).is_ok());
         assert!(Password::parse(&"ж".repeat(129)).is_err());
     }

@@ -267,3 +267,14 @@ pub struct SessionsEnded {
     /// Sessions ended.
     pub ended: u64,
 }
+
+/// `POST /api/v1/me/password`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new one: 12-128 characters, not common or easy to guess.
+    #[cfg_attr(feature = "ssr", schema(example = "a new long secret"))]
+    pub new_password: String,
+}

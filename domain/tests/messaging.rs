@@ -177,9 +177,13 @@ on_both_backends!(
 );
 
 async fn user(db: &Db, email: &str, name: &str) -> User {
-    accounts::register(db, &Hashing::per_core(), NewAccount::parse(email, name, "password123").expect("valid account"))
-        .await
-        .expect("registration")
+    accounts::register(
+        db,
+        &Hashing::per_core(),
+        NewAccount::parse(email, name, "correct horse battery").expect("valid account"),
+    )
+    .await
+    .expect("registration")
 }
 
 /// Ann and Bob, and their chat.

@@ -7,12 +7,12 @@ test("a person registers, signs out and signs in again", async ({ page }) => {
 
   // Field hints, then a server error next to the field it concerns.
   await page.getByRole("tab", { name: "Create account" }).click();
-  await expect(page.getByText("8 to 128 characters.")).toBeVisible();
+  await expect(page.getByText("12 to 128 characters.")).toBeVisible();
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Name").fill("Ann");
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account", exact: true }).click();
-  await expect(page.locator(".field-error")).toHaveText("a password has at least 8 characters");
+  await expect(page.locator(".field-error")).toHaveText("a password has at least 12 characters");
 
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account", exact: true }).click();

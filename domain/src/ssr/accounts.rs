@@ -47,6 +47,7 @@ async fn new_row(
     if find_by_email(db, &account.email).await?.is_some() {
         return Err(DomainError::EmailTaken);
     }
+    super::passwords::check_strength(account.password.expose(), account.email.as_str(), account.name.as_str())?;
     let password_hash = hashing.hash(account.password.expose().to_owned()).await?;
     Ok(user::ActiveModel {
         email: Set(account.email.as_str().to_owned()),
@@ -93,6 +94,43 @@ pub async fn authenticate(db: &Db, hashing: &Hashing, email: &str, password: &st
         return Err(DomainError::AccountDisabled);
     }
     Ok(found.into())
+}
+
+/// Changes a password, given the current one, and ends every other session of the
+/// account in the same transaction; returns how many ended. The new password follows the
+/// rules for new passwords.
+pub async fn change_password(
+    db: &Db,
+    hashing: &Hashing,
+    user_id: i64,
+    keep_session: i64,
+    current: &str,
+    new: &str,
+) -> Result<u64, DomainError> {
+    let found = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
+    let new = crate::input::Password::parse(new).map_err(|why| DomainError::invalid("new_password", why))?;
+    if !hashing.verify(current.to_owned(), found.password_hash.clone()).await? {
+        return Err(DomainError::invalid("current_password", "this is not your current password"));
+    }
+    if new.expose() == current {
+        return Err(DomainError::invalid("new_password", "the new password is the same as the current one"));
+    }
+    super::passwords::check_strength(new.expose(), &found.email, &found.name).map_err(|error| match error {
+        DomainError::Invalid(mut fields) => DomainError::Invalid(
+            fields.remove("password").map(|why| ("new_password".to_owned(), why)).into_iter().collect(),
+        ),
+        other => other,
+    })?;
+    let password_hash = hashing.hash(new.expose().to_owned()).await?;
+    let txn = db.begin().await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    let ended = super::sessions::revoke_others(&txn, user_id, keep_session).await?;
+    txn.commit().await?;
+    Ok(ended)
 }
 
 /// A user by id, if the account exists and is active.

@@ -271,6 +271,23 @@ impl Messenger {
         Ok(())
     }
 
+    /// Changes my password (the current one is required, and tries are limited like
+    /// sign-ins); every other session of mine ends and its sockets close.
+    pub async fn change_password(
+        &self,
+        me: &User,
+        current_session: i64,
+        current: &str,
+        new: &str,
+    ) -> Result<(), DomainError> {
+        if self.sign_in_attempts.check_key(&me.email).is_err() {
+            return Err(DomainError::RateLimited);
+        }
+        accounts::change_password(&self.db, &self.hashing, me.id, current_session, current, new).await?;
+        self.bus.publish(vec![Event::SessionsEnded { user_id: me.id, except: Some(current_session) }]);
+        Ok(())
+    }
+
     /// My sessions, `current` marked.
     pub async fn sessions(&self, me: UserId, current: i64) -> Result<Vec<SessionInfo>, DomainError> {
         sessions::list(&self.db, me, current).await

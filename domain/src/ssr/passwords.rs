@@ -89,3 +89,32 @@ mod tests {
         }
     }
 }
+
+/// Refuses a new password that is common or easy to guess (the most common passwords, keyboard
+/// walks, repeats, or the person's own email or name in a thin disguise), as estimated by
+/// zxcvbn: it must need about 10^10 guesses ("safely unguessable").
+pub fn check_strength(password: &str, email: &str, name: &str) -> Result<(), DomainError> {
+    let estimate = zxcvbn::zxcvbn(password, &[email, name]);
+    if estimate.score() < zxcvbn::Score::Three {
+        return Err(DomainError::invalid(
+            "password",
+            "this password is too easy to guess (a common password, a pattern or your own name); try a few unrelated words",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod strength {
+    use super::check_strength;
+
+    #[test]
+    fn common_and_patterned_passwords_are_refused_and_unusual_ones_pass() {
+        for weak in ["qwertyuiop12", "1qaz2wsx3edc", "aaaaaaaaaaaa", "password1234", "ann@example.com1"] {
+            assert!(check_strength(weak, "ann@example.com", "Ann").is_err(), "{weak} was accepted");
+        }
+        for fine in ["correct horse battery", "another long secret", "Tr0ub4dor&3xx"] {
+            assert!(check_strength(fine, "ann@example.com", "Ann").is_ok(), "{fine} was refused");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use domain::input::NewAccount;
-use domain::model::{LoginRequest, RegisterRequest, User};
+use domain::model::{ChangePasswordRequest, LoginRequest, RegisterRequest, User};
 
 use super::{ApiError, ApiJson, Caller, ErrorBody};
 
@@ -108,4 +108,29 @@ pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<
 )]
 pub async fn me(Caller(session): Caller) -> ApiJson<User> {
     ApiJson(session.user)
+}
+
+/// `POST /api/v1/me/password {current_password, new_password}`: 204.
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    tag = "auth",
+    summary = "Change my password",
+    description = "Needs the current password. The new one has 12 to 128 characters and must not be common or easy to guess. Every other session of mine ends (their live connections close with code 4001); this one stays signed in.",
+    request_body = ChangePasswordRequest,
+    security(("session" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Changed"),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `fields.current_password` (not the current password) or `fields.new_password` (too short, too long, too easy to guess, or unchanged)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`rate_limited`: too many tries; wait a minute", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
+pub async fn change_password(
+    State(ctx): State<ServerContext>,
+    Caller(me): Caller,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    ctx.messenger.change_password(&me.user, me.session_id, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -41,7 +41,7 @@ async fn invalid_registrations_name_every_bad_field(backend: Backend) {
     assert_eq!(error["code"], "invalid_input");
     assert_eq!(error["fields"]["email"], "this does not look like an email address");
     assert_eq!(error["fields"]["name"], "enter a name");
-    assert_eq!(error["fields"]["password"], "a password has at least 8 characters");
+    assert_eq!(error["fields"]["password"], "a password has at least 12 characters");
 
     let long_name = "n".repeat(65);
     let long_password = "p".repeat(129);

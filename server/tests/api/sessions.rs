@@ -141,6 +141,8 @@ on_both_backends!(
     signing_out_other_devices_keeps_only_this_one,
     signing_out_closes_the_socket_with_the_signed_out_code,
     a_session_ends_after_90_days_however_often_it_is_used,
+    changing_my_password_needs_the_current_one_and_signs_out_my_other_devices,
+    new_passwords_are_long_and_uncommon_but_older_short_ones_still_sign_in,
 );
 
 #[tokio::test]
@@ -163,4 +165,57 @@ async fn on_two_nodes_signing_out_other_devices_closes_their_sockets_on_the_othe
     let response = node1.post_json(&ann.client, "/api/v1/sessions/end-others", json!({})).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(phone_on_2.close_code(Duration::from_secs(10)).await, SIGNED_OUT);
+}
+
+async fn changing_my_password_needs_the_current_one_and_signs_out_my_other_devices(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let phone = sign_in_from(&app, &ann, IPHONE).await;
+    let mut phone_socket = app.socket(&phone).await;
+    let change = |current: &str, new: &str| {
+        let body = json!({ "current_password": current, "new_password": new });
+        app.post_json(&ann.client, "/api/v1/me/password", body)
+    };
+
+    let error = crate::helpers::error_of(change("not my password", "a brand new secret").await).await;
+    assert_eq!(error["fields"]["current_password"], "this is not your current password");
+    let error = crate::helpers::error_of(change(PASSWORD, "too short").await).await;
+    assert_eq!(error["fields"]["new_password"], "a password has at least 12 characters");
+    let error = crate::helpers::error_of(change(PASSWORD, "password1234").await).await;
+    assert!(error["fields"]["new_password"].as_str().expect("why").contains("too easy to guess"), "{error}");
+    let error = crate::helpers::error_of(change(PASSWORD, PASSWORD).await).await;
+    assert_eq!(error["fields"]["new_password"], "the new password is the same as the current one");
+    assert!(signed_in(&app, &phone).await, "nothing changed yet");
+
+    let response = change(PASSWORD, "a brand new secret").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(phone_socket.close_code(Duration::from_secs(10)).await, SIGNED_OUT);
+    assert!(!signed_in(&app, &phone).await, "the other device is signed out");
+    assert!(signed_in(&app, &ann).await, "this one stays");
+    let fresh = crate::helpers::browser();
+    assert_eq!(app.login(&fresh, "ann@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login(&fresh, "ann@example.com", "a brand new secret").await.status(), StatusCode::OK);
+}
+
+async fn new_passwords_are_long_and_uncommon_but_older_short_ones_still_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let short = app.register_with(&app.client, "zed@example.com", "Zed", "elevenchars").await;
+    assert_eq!(crate::helpers::error_of(short).await["fields"]["password"], "a password has at least 12 characters");
+    let common = app.register_with(&app.client, "zed@example.com", "Zed", "qwertyuiop12").await;
+    let error = crate::helpers::error_of(common).await;
+    assert!(error["fields"]["password"].as_str().expect("why").contains("too easy to guess"), "{error}");
+
+    // Someone who chose an 8-character password under the old rule still signs in.
+    let ann = app.person("ann@example.com", "Ann").await;
+    let old_hash = domain::passwords::Hashing::new(1, 4).hash("8chars!!".to_owned()).await.expect("hash");
+    let statement = sea_orm::Statement::from_sql_and_values(
+        app.db.get_database_backend(),
+        match app.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "UPDATE users SET password_hash = $1 WHERE id = $2",
+            _ => "UPDATE users SET password_hash = ? WHERE id = ?",
+        },
+        [old_hash.into(), ann.id.into()],
+    );
+    app.db.execute_raw(statement).await.expect("an older password");
+    assert_eq!(app.login(&crate::helpers::browser(), "ann@example.com", "8chars!!").await.status(), StatusCode::OK);
 }
