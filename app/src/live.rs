@@ -164,8 +164,8 @@ mod browser {
     use domain::model::HISTORY_LIMIT_MAX;
     use domain::protocol::{ClientFrame, ServerFrame};
     use futures::{FutureExt, SinkExt, StreamExt};
-    use gloo_net::websocket::Message as WsMessage;
     use gloo_net::websocket::futures::WebSocket;
+    use gloo_net::websocket::{Message as WsMessage, WebSocketError};
     use leptos::prelude::*;
     use leptos::task::spawn_local;
 
@@ -183,19 +183,41 @@ mod browser {
         Some(format!("{scheme}://{}/api/v1/ws", location.host().ok()?))
     }
 
-    /// Keeps a live connection open for as long as the page lives.
+    /// The server closes a socket whose session ended with this code: sign in again.
+    const CLOSE_SIGNED_OUT: u16 = 4001;
+
+    /// How a connection ended.
+    enum Ended {
+        /// It dropped; `greeted` when it got as far as `hello`.
+        Dropped { greeted: bool },
+        /// The session ended (signed out here or elsewhere): no point reconnecting.
+        SignedOut,
+    }
+
+    /// Keeps a live connection open for as long as the page lives, and sends the page to
+    /// the sign-in page once the session has ended.
     pub fn connect(store: Store, live: Live) {
         spawn_local(async move {
             let mut backoff_ms: u32 = 500;
             loop {
                 store.connection.set(Connection::Connecting);
+                let mut greeted = false;
                 if let Some(url) = socket_url()
                     && let Ok(socket) = WebSocket::open(&url)
                 {
-                    let healthy = run(store, live, socket).await;
-                    if healthy {
-                        backoff_ms = 500;
+                    match run(store, live, socket).await {
+                        Ended::SignedOut => return to_sign_in(),
+                        Ended::Dropped { greeted: true } => {
+                            greeted = true;
+                            backoff_ms = 500;
+                        }
+                        Ended::Dropped { greeted: false } => {}
                     }
+                }
+                // Refused before `hello`: the session may have ended while the socket was
+                // down (the handshake's 401 does not reach scripts), so ask.
+                if !greeted && matches!(crate::api::auth::me().await, Ok(None)) {
+                    return to_sign_in();
                 }
                 live.outgoing.set_value(None);
                 store.connection.set(Connection::Offline);
@@ -206,8 +228,13 @@ mod browser {
         });
     }
 
-    /// Serves one connection until it drops; true if it got as far as `hello`.
-    async fn run(store: Store, live: Live, socket: WebSocket) -> bool {
+    /// Signed out: the page starts again at the sign-in page (what it held goes with it).
+    fn to_sign_in() {
+        let _ = window().location().assign("/login");
+    }
+
+    /// Serves one connection until it ends.
+    async fn run(store: Store, live: Live, socket: WebSocket) -> Ended {
         let (mut sink, mut stream) = socket.split();
         let (tx, mut outgoing) = futures::channel::mpsc::unbounded::<ClientFrame>();
         let mut greeted = false;
@@ -228,18 +255,19 @@ mod browser {
                         dispatch(store, live, frame);
                     }
                     Some(Ok(WsMessage::Bytes(_))) => {}
-                    _ => return greeted,
+                    Some(Err(WebSocketError::ConnectionClose(close))) if close.code == CLOSE_SIGNED_OUT => return Ended::SignedOut,
+                    _ => return Ended::Dropped { greeted },
                 },
                 frame = outgoing.next() => {
-                    let Some(frame) = frame else { return greeted };
+                    let Some(frame) = frame else { return Ended::Dropped { greeted } };
                     let Ok(text) = serde_json::to_string(&frame) else { continue };
                     if sink.send(WsMessage::Text(text)).await.is_err() {
-                        return greeted;
+                        return Ended::Dropped { greeted };
                     }
                 },
                 () = tick => {
                     if js_sys::Date::now() - last_heard > SILENCE_LIMIT_MS {
-                        return greeted;
+                        return Ended::Dropped { greeted };
                     }
                     let _ = tx.unbounded_send(ClientFrame::Ping);
                 },
