@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup setup-rust setup-e2e build check unit e2e deploy-test clean-test-databases bench
+.PHONY: run test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build, and serve http://127.0.0.1:3000 on SQLite under ./data
 run: build
@@ -37,6 +37,8 @@ setup-e2e:
 
 ## build: the server binary and the WASM/CSS site under target/site
 build: setup
+	@# a release build's precompressed files would be served instead of this build's
+	@rm -f target/site/pkg/*.br target/site/pkg/*.gz
 	cargo leptos build
 
 check:
@@ -44,13 +46,27 @@ check:
 	cargo clippy --all-targets -- -D warnings
 
 unit: clean-test-databases
-	cargo test -p domain -p app -p server -p migration -p bench
+	cargo test -p domain -p app -p server -p migration -p bench -- --skip deploy::release_site
 
-## deploy-test: the release server as two nodes behind deploy/nginx.conf on PostgreSQL and Redis,
-## each restarted in turn while people chat (the same test runs on the debug build in `unit`)
-deploy-test:
-	cargo build --release -p server
-	MESSENGER_BIN=$(TARGET_DIR)/release/messenger \
+## release: the release server and the optimized site under target/site: the WASM built for size
+## and shrunk by wasm-opt, every file precompressed with brotli and gzip (what the Dockerfile builds)
+release: setup setup-wasm-opt
+	PATH="$(BINARYEN_BIN):$$PATH" cargo leptos build --release --precompress
+
+## wasm-opt from binaryen's npm package: Debian 12's (version 108) cannot read the WASM that
+## Rust 1.95 emits; the npm one is current and installs in seconds
+BINARYEN_VERSION := 132.0.0
+BINARYEN_DIR := $(HOME)/.cache/messenger-tools/binaryen-$(BINARYEN_VERSION)
+BINARYEN_BIN := $(BINARYEN_DIR)/node_modules/.bin
+setup-wasm-opt:
+	@[ -x "$(BINARYEN_BIN)/wasm-opt" ] || \
+		npm install --no-audit --no-fund --prefix "$(BINARYEN_DIR)" binaryen@$(BINARYEN_VERSION)
+
+## deploy-test: the release build (server and site) as two nodes behind deploy/nginx.conf on
+## PostgreSQL and Redis, each restarted in turn while people chat (the same test runs on the debug
+## build in `unit`), and the optimized site served through nginx
+deploy-test: release
+	MESSENGER_BIN=$(TARGET_DIR)/release/messenger MESSENGER_SITE=$(CURDIR)/target/site \
 		cargo test -p domain -p app -p server -p migration -p bench --test api deploy::
 
 ## e2e: the built app in Debian's Chromium

@@ -222,3 +222,46 @@ async fn behind_nginx_a_rolling_restart_of_both_nodes_loses_nothing_and_doubles_
     let sent: Vec<String> = (0..MESSAGES).map(|i| format!("m{i}")).collect();
     assert_eq!(stored, sent, "stored once each, in the order sent");
 }
+
+/// What `make deploy-test` serves: the release site (`cargo leptos build --release
+/// --precompress`, its WASM shrunk by wasm-opt) through nginx, precompressed. `make unit`
+/// skips this one: it runs before any release build exists.
+#[tokio::test]
+async fn release_site_is_served_optimized_and_compressed_through_nginx() {
+    let site_root =
+        std::env::var("MESSENGER_SITE").expect("MESSENGER_SITE: the release site (make deploy-test sets it)");
+    let database = fresh_postgres_database().await;
+    let port = free_port();
+    let vars = [
+        ("DATABASE_URL", database.as_str()),
+        ("ADMIN_EMAIL", "admin@example.com"),
+        ("ADMIN_PASSWORD", "admin-password-1"),
+        ("LEPTOS_SITE_ROOT", site_root.as_str()),
+    ];
+    let _node = NodeProcess::start(&vars, port).await;
+    let nginx = Nginx::start(&[port]).await;
+    let client = reqwest::Client::new();
+
+    let page = client.get(format!("{}/login", nginx.address)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/pkg/messenger.js") && html.contains("/pkg/messenger.wasm"), "{html}");
+
+    let get = |path: &str, encoding: &str| {
+        client.get(format!("{}{path}", nginx.address)).header("accept-encoding", encoding).send()
+    };
+    // Whole, the optimized WASM is well under 2 MB (a debug build is about 8 MB) ...
+    let plain = get("/pkg/messenger.wasm", "identity").await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(plain.headers()["content-type"], "application/wasm");
+    let wasm = plain.bytes().await.unwrap();
+    assert!(wasm.starts_with(b"\0asm"), "a WebAssembly module");
+    assert!(wasm.len() < 2_000_000, "the WASM is {} bytes: not the optimized build", wasm.len());
+    // ... and goes out brotli-compressed, precompressed at build time, to a browser that accepts it.
+    let brotli = get("/pkg/messenger.wasm", "br, gzip").await.unwrap();
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    let on_the_wire = brotli.bytes().await.unwrap().len();
+    assert!(on_the_wire < wasm.len() / 2, "{on_the_wire} bytes compressed of {}", wasm.len());
+    let script = get("/pkg/messenger.js", "gzip").await.unwrap();
+    assert_eq!(script.headers()["content-encoding"], "gzip");
+}
