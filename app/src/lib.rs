@@ -12,11 +12,12 @@ pub mod store;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::auth::AuthPage;
-use crate::pages::messenger::MessengerPage;
+use crate::pages::messenger::{ChatPane, MessengerPage};
+use crate::pages::settings::SettingsPane;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -70,7 +71,13 @@ pub fn App() -> impl IntoView {
         <Title text="Messenger" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"This page does not exist."</p> }>
-                <Route path=path!("/") view=MessengerPage ssr=SsrMode::Async />
+                // One parent for the messenger's two panes, so that moving between `/` and
+                // `/settings` keeps the page (its store and live connection) and swaps only
+                // the right-hand pane.
+                <ParentRoute path=path!("") view=MessengerPage ssr=SsrMode::Async>
+                    <Route path=path!("") view=ChatPane ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPane ssr=SsrMode::Async />
+                </ParentRoute>
                 <Route path=path!("/login") view=AuthPage ssr=SsrMode::Async />
             </Routes>
         </Router>

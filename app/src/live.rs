@@ -299,7 +299,10 @@ mod browser {
                 super::after_ms(ms + 100, move || store.typing_over(js_sys::Date::now(), None));
             }
             ServerFrame::Telegram { linked } => store.telegram_linked.set(Some(linked)),
-            ServerFrame::Error { client_id: Some(client_id), error } if error.kind == ErrorKind::Unavailable => {
+            // Not taken for a moment (the server busy, or my sends over their rate): again later.
+            ServerFrame::Error { client_id: Some(client_id), error }
+                if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::RateLimited) =>
+            {
                 resend_later(store, live, client_id)
             }
             ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),

@@ -1,7 +1,10 @@
 //! What the server hands to server functions (and shares with its REST handlers):
 //! the messenger (database and open sockets) and the session-cookie policy.
 
-use axum::http::StatusCode;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use domain::ErrorKind;
 use domain::messenger::Messenger;
@@ -19,6 +22,41 @@ pub struct ServerContext {
     pub messenger: Messenger,
     /// How session cookies are written.
     pub cookies: CookiePolicy,
+    /// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
+}
+
+impl ServerContext {
+    /// The address of the client behind a request from `peer` (the TCP peer): the peer
+    /// itself, unless it is a trusted proxy; then the nearest address in `X-Forwarded-For`
+    /// that is not one (proxies append the address they saw, so entries further left are
+    /// the client's own word and not believed past the first untrusted one).
+    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        client_address(peer, headers, &self.trusted_proxies)
+    }
+}
+
+/// See [`ServerContext::client_address`].
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse().ok())
+        .collect();
+    let mut client = peer;
+    for address in forwarded.into_iter().rev() {
+        client = address;
+        if !is_trusted(&address) {
+            break;
+        }
+    }
+    client
 }
 
 /// Session cookie attributes: HttpOnly, SameSite=Lax, Path=/; behind HTTPS also Secure
@@ -68,5 +106,35 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.5".parse().unwrap();
+        // Straight from a client: its own address, whatever it claims.
+        assert_eq!(client_address(stranger, &headers("198.51.100.1"), &trusted), stranger);
+        // Through the proxy: the address the proxy saw, not what the client claimed before it.
+        let via = headers("1.2.3.4, 198.51.100.7");
+        assert_eq!(client_address(proxy, &via, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
+        // Two trusted proxies in a row.
+        let twice = headers("198.51.100.7, 10.0.0.9");
+        assert_eq!(client_address(proxy, &twice, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
+        // A trusted proxy that says nothing: the proxy itself.
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // No proxies trusted: never the header.
+        assert_eq!(client_address(proxy, &via, &[]), proxy);
     }
 }

@@ -248,10 +248,12 @@ impl Store {
             });
         }
         let open = self.active.get_untracked() == Some(chat_id);
-        self.logs.update(|logs| {
-            if let Some(log) = logs.get_mut(&chat_id).filter(|log| log.loaded) {
-                log.merge([message.clone()]);
-            }
+        self.logs.update(|logs| match logs.get_mut(&chat_id) {
+            Some(log) if log.loaded => log.merge([message.clone()]),
+            // The open chat's first page is on its way, and may have been read before this
+            // message was stored: keep it, the page is merged with it.
+            _ if open => logs.entry(chat_id).or_default().merge([message.clone()]),
+            _ => {}
         });
         let mut known = false;
         self.chats.update(|chats| {
@@ -427,6 +429,34 @@ mod tests {
         let chat = store.chats.with_untracked(|c| c[0].clone());
         assert_eq!((chat.last_seq, chat.unread), (6, 5));
         assert_eq!(store.receive(message(7)), Received::Applied);
+    }
+
+    #[test]
+    fn a_message_that_comes_before_the_open_chats_first_page_is_kept() {
+        Owner::new_root(None).with(a_message_before_the_first_page_is_kept);
+    }
+
+    fn a_message_before_the_first_page_is_kept() {
+        let store = Store::new(ann());
+        store.chats.set(vec![summary(1, 1, 0)]);
+        store.active.set(Some(1));
+        // Sent (and acknowledged) while the first page, read before it was stored, is on its way.
+        assert_eq!(store.receive(message(2)), Received::Applied);
+        let log = store.logs.with_untracked(|logs| logs[&1].clone());
+        assert!(!log.loaded);
+        // The page arrives without it (as `load_page` merges it): both are shown.
+        store.logs.update(|logs| {
+            let log = logs.entry(1).or_default();
+            log.loaded = true;
+            log.merge([message(1)]);
+        });
+        let seqs = store.logs.with_untracked(|logs| logs[&1].messages.iter().map(|m| m.seq).collect::<Vec<_>>());
+        assert_eq!(seqs, [1, 2]);
+        // A chat that is not open keeps no log of its own until it is opened.
+        let mut elsewhere = message(1);
+        elsewhere.chat_id = 9;
+        store.receive(elsewhere);
+        assert!(store.logs.with_untracked(|logs| !logs.contains_key(&9)));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use domain::input::{NewAccount, NewMessage};
 use domain::messenger::Messenger;
 use domain::model::{Message, User};
 use domain::passwords::Hashing;
+
+/// The address sign-ups come from in these tests.
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 use domain::writer::WriterConfig;
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database};
@@ -34,7 +37,7 @@ async fn node(file: &std::path::Path) -> Messenger {
 async fn sign_up(messenger: &Messenger, name: &str) -> User {
     let email = format!("{}@example.com", name.to_lowercase());
     let account = NewAccount::parse(&email, name, "correct horse battery").expect("account");
-    messenger.sign_up(account, None).await.expect("sign-up").0
+    messenger.sign_up(account, None, LOCAL).await.expect("sign-up").0
 }
 
 async fn say(messenger: &Messenger, from: &User, chat_id: i64, text: &str) -> Message {
@@ -144,12 +147,13 @@ async fn a_sign_up_whose_session_cannot_be_stored_leaves_no_account_behind_and_c
     let refuse = "CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'refused'); END";
     messenger.db.execute_unprepared(refuse).await.unwrap();
     let account = || NewAccount::parse("ann@example.com", "Ann", "correct horse battery").unwrap();
-    assert!(messenger.sign_up(account(), None).await.is_err(), "the session could not be stored");
+    assert!(messenger.sign_up(account(), None, LOCAL).await.is_err(), "the session could not be stored");
     let names = |page: domain::model::UserPage| page.users.into_iter().map(|u| u.name).collect::<Vec<_>>();
     assert!(names(messenger.directory(DirectoryQuery::default()).await.unwrap()).is_empty(), "no account left");
 
     messenger.db.execute_unprepared("DROP TRIGGER refuse_sessions").await.unwrap();
-    let (user, token) = messenger.sign_up(account(), None).await.expect("the retry is not told the email is taken");
+    let (user, token) =
+        messenger.sign_up(account(), None, LOCAL).await.expect("the retry is not told the email is taken");
     assert_eq!(user.name, "Ann");
     assert!(!token.is_empty());
 }

@@ -55,6 +55,14 @@ pub struct Config {
     pub presence_ttl: std::time::Duration,
     /// `WS_HEARTBEAT` (seconds): how often a live socket is pinged and its session checked.
     pub ws_heartbeat: std::time::Duration,
+    /// `TRUSTED_PROXIES`: the proxies (TCP peers) whose `X-Forwarded-For` names the client;
+    /// empty by default (the peer is the client).
+    pub trusted_proxies: Vec<IpNet>,
+    /// `RATE_LIMITS`: `on` (default) or `off` (load tests only).
+    pub rate_limits: bool,
+    /// `SIGN_UPS_PER_HOUR`: sign-ups allowed from one client address in an hour (at once,
+    /// then spread over the hour).
+    pub sign_ups_per_hour: u32,
     /// `METRICS_ALLOW`: the client addresses (TCP peers) that may read `/metrics`; empty
     /// (the value `none`) turns the endpoint off.
     pub metrics_allow: Vec<IpNet>,
@@ -220,6 +228,24 @@ impl Config {
             )
         })?;
 
+        let trusted = get("TRUSTED_PROXIES").unwrap_or_else(|| "none".into());
+        let trusted_proxies = parse_networks(&trusted).ok_or_else(|| {
+            bad("TRUSTED_PROXIES", "comma-separated IP addresses or CIDRs of your proxies, or none", trusted)
+        })?;
+        let rate_limits = match get("RATE_LIMITS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(bad("RATE_LIMITS", "on or off", other.to_owned())),
+        };
+
+        let sign_ups_per_hour = u32::try_from(number(
+            "SIGN_UPS_PER_HOUR",
+            u64::from(domain::limits::SIGN_UPS_PER_HOUR),
+            1..=100_000,
+            "sign-ups",
+        )?)
+        .unwrap_or(domain::limits::SIGN_UPS_PER_HOUR);
+
         Ok(Self {
             bind,
             database_url,
@@ -240,6 +266,9 @@ impl Config {
             hashing_queue,
             presence_ttl,
             ws_heartbeat,
+            trusted_proxies,
+            rate_limits,
+            sign_ups_per_hour,
             metrics_allow,
         })
     }
@@ -312,6 +341,8 @@ mod tests {
         assert_eq!(read(&[("LOG_FORMAT", "xml")]).unwrap_err().var, "LOG_FORMAT");
         assert_eq!(read(&[("TELEGRAM_LEASE_TTL", "1")]).unwrap_err().var, "TELEGRAM_LEASE_TTL");
         assert_eq!(read(&[("WS_HEARTBEAT", "60")]).unwrap_err().var, "WS_HEARTBEAT");
+        assert_eq!(read(&[("TRUSTED_PROXIES", "nginx")]).unwrap_err().var, "TRUSTED_PROXIES");
+        assert_eq!(read(&[("RATE_LIMITS", "maybe")]).unwrap_err().var, "RATE_LIMITS");
         assert_eq!(read(&[("TELEGRAM_NOTIFY_DELAY", "soon")]).unwrap_err().var, "TELEGRAM_NOTIFY_DELAY");
         assert_eq!(read(&[("TELEGRAM_POLL_TIMEOUT", "60")]).unwrap_err().var, "TELEGRAM_POLL_TIMEOUT");
         assert_eq!(read(&[("METRICS_ALLOW", "10.0.0.0/33")]).unwrap_err().var, "METRICS_ALLOW");

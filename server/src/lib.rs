@@ -1,5 +1,8 @@
 //! The messenger's server: configuration, start-up and the HTTP routes.
 
+// The UI's nested view types are deep; rendering them on the server needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod config;
 mod docs;
 mod http;
@@ -77,8 +80,14 @@ impl Application {
             Some(url) => Some(Cluster::connect(url, &db, config.presence_ttl).await.map_err(|e| anyhow::anyhow!(e))?),
             None => None,
         };
-        let messenger =
+        let mut messenger =
             Messenger::new(db, writer_db, writer, hashing, cluster).await.map_err(|e| anyhow::anyhow!(e))?;
+        messenger = messenger.with_rate_limits(if config.rate_limits {
+            domain::limits::RateLimits::new(config.sign_ups_per_hour)
+        } else {
+            tracing::warn!("RATE_LIMITS=off: sign-ins, sign-ups, sends and opened chats are not limited");
+            domain::limits::RateLimits::off()
+        });
 
         let leptos = LeptosOptions::builder()
             .output_name("messenger")
@@ -87,7 +96,11 @@ impl Application {
             .site_addr(config.bind)
             .build();
         let state = AppState {
-            ctx: ServerContext { messenger, cookies: CookiePolicy { secure: config.is_https() } },
+            ctx: ServerContext {
+                messenger,
+                cookies: CookiePolicy { secure: config.is_https() },
+                trusted_proxies: config.trusted_proxies.clone().into(),
+            },
             leptos,
             public_origin: config.public_origin(),
             heartbeat: config.ws_heartbeat,

@@ -12,7 +12,8 @@ use crate::error::UiError;
 pub async fn register(email: String, name: String, password: String) -> Result<User, UiError> {
     let ctx = edge::context()?;
     let account = domain::input::NewAccount::parse(&email, &name, &password)?;
-    let (user, token) = ctx.messenger.sign_up(account, edge::user_agent().as_deref()).await?;
+    let (user, token) =
+        ctx.messenger.sign_up(account, edge::user_agent().as_deref(), edge::client_address().await).await?;
     edge::set_cookie(ctx.cookies.issue(token));
     Ok(user)
 }
@@ -21,7 +22,8 @@ pub async fn register(email: String, name: String, password: String) -> Result<U
 #[server(prefix = "/_fn", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<User, UiError> {
     let ctx = edge::context()?;
-    let (user, token) = ctx.messenger.sign_in(&email, &password, edge::user_agent().as_deref()).await?;
+    let (user, token) =
+        ctx.messenger.sign_in(&email, &password, edge::user_agent().as_deref(), edge::client_address().await).await?;
     edge::set_cookie(ctx.cookies.issue(token));
     Ok(user)
 }

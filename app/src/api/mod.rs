@@ -1,7 +1,9 @@
 //! Server functions: each finds its caller, makes one domain call and maps the result.
 
+pub mod account;
 pub mod auth;
 pub mod messenger;
+pub mod telegram;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod edge {
@@ -35,6 +37,18 @@ pub(crate) mod edge {
     pub async fn caller(ctx: &ServerContext) -> Result<CurrentSession, DomainError> {
         let token = session_token().await.ok_or(DomainError::Unauthenticated)?;
         domain::sessions::resolve(&ctx.messenger.db, &token).await?.ok_or(DomainError::Unauthenticated)
+    }
+
+    /// The caller's address (the TCP peer, or behind a trusted proxy the client it names).
+    pub async fn client_address() -> std::net::IpAddr {
+        let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .map(|info| info.0.ip())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        match (context(), use_context::<Parts>()) {
+            (Ok(ctx), Some(parts)) => ctx.client_address(peer, &parts.headers),
+            _ => peer,
+        }
     }
 
     /// The caller's browser, as it names itself.

@@ -1,9 +1,12 @@
-//! `/`: the messenger. Directory and chats on the left, the open chat on the right (one
-//! pane at a time on a phone). Anonymous visitors go to `/login`.
+//! `/` and `/settings`: the messenger. Directory and chats on the left; on the right the
+//! open chat, or the settings (one pane at a time on a phone). Anonymous visitors go to
+//! `/login`. `/?chat=<id>` (the links in Telegram notifications) opens that chat.
 
 use domain::model::User;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::NavigateOptions;
+use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::Session;
 use crate::api::auth::logout;
@@ -16,7 +19,7 @@ use crate::components::tab::Tab;
 use crate::live::Live;
 use crate::store::Store;
 
-/// The main page.
+/// The main page; its right-hand pane is the route below it ([`ChatPane`] or the settings).
 #[component]
 pub fn MessengerPage() -> impl IntoView {
     let session = expect_context::<Session>();
@@ -40,6 +43,18 @@ enum List {
     People,
 }
 
+/// Whether a path is the settings pane's.
+fn is_settings(path: &str) -> bool {
+    path.trim_end_matches('/') == "/settings"
+}
+
+/// Navigates within the page without adding a history entry (for URLs tidied up).
+fn replace() -> NavigateOptions {
+    NavigateOptions { replace: true, scroll: false, ..NavigateOptions::default() }
+}
+
+/// The signed-in screen: the store and the live connection (kept while the right-hand
+/// pane changes with the route), the sidebar, and that pane.
 #[component]
 fn Messenger(user: User) -> impl IntoView {
     let store = Store::new(user.clone());
@@ -48,6 +63,10 @@ fn Messenger(user: User) -> impl IntoView {
     provide_context(live);
     let tab = RwSignal::new(List::Chats);
     let open_error = RwSignal::new(None::<String>);
+    let location = use_location();
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let settings_open = Memo::new(move |_| location.pathname.with(|path| is_settings(path)));
 
     let chats = Resource::new(|| (), |_| my_chats());
     Effect::new(move |_| {
@@ -58,9 +77,32 @@ fn Messenger(user: User) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     crate::live::connect(store, live);
 
-    let open = Callback::new(move |chat_id: i64| {
-        store.active.set(Some(chat_id));
-        tab.set(List::Chats);
+    let open = Callback::new({
+        let navigate = navigate.clone();
+        move |chat_id: i64| {
+            store.active.set(Some(chat_id));
+            tab.set(List::Chats);
+            if settings_open.get_untracked() {
+                navigate("/", NavigateOptions::default());
+            }
+        }
+    });
+    // `?chat=<id>`: once my chats are here, open that one if it is mine, then drop the
+    // query (replacing the history entry, so that Back does not open it again).
+    Effect::new(move |_| {
+        let Some(wanted) = query.with(|q| q.get("chat")) else { return };
+        let Some(Ok(list)) = chats.get() else { return };
+        let mine = wanted.trim().parse::<i64>().ok().filter(|id| {
+            list.iter().any(|c| c.id == *id) || store.chats.with_untracked(|c| c.iter().any(|c| c.id == *id))
+        });
+        match mine {
+            Some(id) => {
+                store.active.set(Some(id));
+                tab.set(List::Chats);
+                navigate("/", replace());
+            }
+            None => navigate(&location.pathname.get_untracked(), replace()),
+        }
     });
     let pick = Callback::new(move |peer_id: i64| {
         leptos::task::spawn_local(async move {
@@ -77,17 +119,29 @@ fn Messenger(user: User) -> impl IntoView {
             }
         });
     });
-    let back = Callback::new(move |()| store.active.set(None));
     let total_unread = move || store.chats.with(|c| c.iter().map(|c| c.unread).sum::<u64>());
 
     view! {
-        <div class="messenger" class:chat-open=move || store.active.get().is_some()>
+        <div
+            class="messenger"
+            class:chat-open=move || store.active.get().is_some() && !settings_open.get()
+            class:settings-open=move || settings_open.get()
+        >
             <aside class="sidebar">
                 <header class="topbar">
                     <span class="brand">"Messenger"</span>
                     <ConnectionBadge />
                     <span class="whoami" data-testid="whoami">{user.name.clone()}</span>
-                    <SignOut />
+                    <div class="topbar-actions">
+                        <a
+                            class="settings-link"
+                            href="/settings"
+                            aria-current=move || settings_open.get().then_some("page")
+                        >
+                            "Settings"
+                        </a>
+                        <SignOut />
+                    </div>
                 </header>
                 <nav class="tabs" role="tablist" aria-label="Lists">
                     <Tab value=List::Chats selected=tab>
@@ -108,15 +162,24 @@ fn Messenger(user: User) -> impl IntoView {
                     </Transition>
                 </Show>
             </aside>
-            {move || match store.active.get() {
-                Some(chat_id) => view! { <ChatView chat_id on_back=back /> }.into_any(),
-                None => view! {
-                    <section class="conversation placeholder">
-                        <p class="empty">"Choose a chat, or find someone under People."</p>
-                    </section>
-                }.into_any(),
-            }}
+            <Outlet />
         </div>
+    }
+}
+
+/// `/`: the right-hand pane shows the open chat, or a hint when none is open.
+#[component]
+pub fn ChatPane() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let back = Callback::new(move |()| store.active.set(None));
+    move || match store.active.get() {
+        Some(chat_id) => view! { <ChatView chat_id on_back=back /> }.into_any(),
+        None => view! {
+            <section class="conversation placeholder">
+                <p class="empty">"Choose a chat, or find someone under People."</p>
+            </section>
+        }
+        .into_any(),
     }
 }
 
@@ -150,5 +213,18 @@ fn SignOut() -> impl IntoView {
         <Show when=move || failed.get().is_some()>
             <span class="form-error" role="alert">{move || failed.get()}</span>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_settings;
+
+    #[test]
+    fn the_settings_path_is_known_with_or_without_a_trailing_slash() {
+        assert!(is_settings("/settings"));
+        assert!(is_settings("/settings/"));
+        assert!(!is_settings("/"));
+        assert!(!is_settings("/settingsx"));
     }
 }

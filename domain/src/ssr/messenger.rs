@@ -4,16 +4,15 @@
 //! in one place. Sends go through the node's one writer (group commit).
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-
 use super::bus::{Bus, Event, LocalBus};
 use super::cache::{Cache, CacheStats, CachingBus, NEWEST_PAGE};
 use super::cluster::Cluster;
+use super::limits::RateLimits;
 use super::live::{Connection, ConnectionRef, Hub, Outbound};
 use super::passwords::Hashing;
 use super::writer::{Presence, Writer, WriterConfig};
@@ -23,12 +22,6 @@ use crate::input::{NewAccount, NewMessage};
 use crate::model::{
     ChatSummary, Message, Person, SessionInfo, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage,
 };
-
-/// Sign-in attempts allowed per email address: a burst of this many, then one more
-/// every 60/N seconds.
-const SIGN_IN_ATTEMPTS_PER_MINUTE: u32 = 10;
-/// Forget idle rate-limit entries once this many addresses are tracked.
-const SIGN_IN_KEYS_KEPT: usize = 10_000;
 
 /// The database, the message writer, the bus and this node's open sockets. Cheap to clone.
 #[derive(Clone)]
@@ -45,7 +38,7 @@ pub struct Messenger {
     last_seen: Arc<Mutex<HashMap<UserId, DateTime<Utc>>>>,
     writer: Writer,
     hashing: Hashing,
-    sign_in_attempts: Arc<DefaultKeyedRateLimiter<String>>,
+    limits: Arc<RateLimits>,
     telegram: TelegramBot,
 }
 
@@ -103,11 +96,16 @@ impl Messenger {
         } else {
             task.spawn();
         }
-        let per_minute = NonZeroU32::new(SIGN_IN_ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        let sign_in_attempts = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
+        let limits = Arc::new(RateLimits::new(super::limits::SIGN_UPS_PER_HOUR));
         let last_seen = Arc::default();
         let telegram = TelegramBot { configured: config.telegram, username: Arc::default() };
-        Ok(Self { db, hub, bus, cluster, cache, last_seen, writer, hashing, sign_in_attempts, telegram })
+        Ok(Self { db, hub, bus, cluster, cache, last_seen, writer, hashing, limits, telegram })
+    }
+
+    /// The same messenger with other rate limits ([`RateLimits::off`] for load tests).
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Arc::new(limits);
+        self
     }
 
     /// The connection to the other nodes, when there are any.
@@ -235,8 +233,14 @@ impl Messenger {
     }
 
     /// Creates an account and signs it in (returns the session token); everyone online
-    /// sees the newcomer appear.
-    pub async fn sign_up(&self, account: NewAccount, user_agent: Option<&str>) -> Result<(User, String), DomainError> {
+    /// sees the newcomer appear. Sign-ups are limited per client address.
+    pub async fn sign_up(
+        &self,
+        account: NewAccount,
+        user_agent: Option<&str>,
+        address: IpAddr,
+    ) -> Result<(User, String), DomainError> {
+        self.limits.sign_up(address)?;
         let (user, token) = accounts::register_and_sign_in(&self.db, &self.hashing, account, user_agent).await?;
         self.cache.drop_directory().await;
         self.bus.publish(vec![Event::UserJoined { user: user.as_person() }]);
@@ -244,20 +248,16 @@ impl Messenger {
     }
 
     /// Checks the password and starts a session (returns its token). Attempts are limited
-    /// per email address, so guessing one account's password is slow.
+    /// per client address and per (address, email), so guessing one account's password is
+    /// slow, while its owner, from another address, is not held up.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         user_agent: Option<&str>,
+        address: IpAddr,
     ) -> Result<(User, String), DomainError> {
-        let key: String = email.trim().to_lowercase().chars().take(crate::input::EMAIL_MAX).collect();
-        if self.sign_in_attempts.len() > SIGN_IN_KEYS_KEPT {
-            self.sign_in_attempts.retain_recent();
-        }
-        if self.sign_in_attempts.check_key(&key).is_err() {
-            return Err(DomainError::RateLimited);
-        }
+        self.limits.sign_in(address, email)?;
         let user = accounts::authenticate(&self.db, &self.hashing, email, password).await?;
         let token = sessions::start(&self.db, user.id, user_agent).await?;
         Ok((user, token))
@@ -280,9 +280,8 @@ impl Messenger {
         current: &str,
         new: &str,
     ) -> Result<(), DomainError> {
-        if self.sign_in_attempts.check_key(&me.email).is_err() {
-            return Err(DomainError::RateLimited);
-        }
+        // Counted like sign-ins to the account (whoever holds the session is the guesser).
+        self.limits.sign_in(IpAddr::from([0, 0, 0, 0]), &me.email)?;
         accounts::change_password(&self.db, &self.hashing, me.id, current_session, current, new).await?;
         self.bus.publish(vec![Event::SessionsEnded { user_id: me.id, except: Some(current_session) }]);
         Ok(())
@@ -337,12 +336,14 @@ impl Messenger {
     /// Stores a message (once per client_id) and delivers it to both participants'
     /// sockets, every tab and device; returns it once it is stored.
     pub async fn send(&self, me: i64, message: NewMessage) -> Result<Message, DomainError> {
+        self.limits.send(me)?;
         Ok(self.writer.send(me, message).await?.message)
     }
 
     /// [`Messenger::send`], also telling whether this call stored the message (false: the
     /// client id had been used before, and the first message came back).
     pub async fn send_once(&self, me: i64, message: NewMessage) -> Result<(Message, bool), DomainError> {
+        self.limits.send(me)?;
         let sent = self.writer.send(me, message).await?;
         Ok((sent.message, sent.created))
     }
@@ -350,6 +351,7 @@ impl Messenger {
     /// Queues a message sent on a socket; that socket hears `ack` or `error` in order with
     /// the frames it receives. `Busy` when the writer's queue is full.
     pub fn send_from_socket(&self, me: i64, message: NewMessage, socket: ConnectionRef) -> Result<(), DomainError> {
+        self.limits.send(me)?;
         self.writer.submit(me, message, socket)
     }
 
@@ -362,6 +364,7 @@ impl Messenger {
 
     /// The one chat with a peer (oneself: Saved Messages), created on first open.
     pub async fn open_chat(&self, me: i64, peer_id: i64) -> Result<ChatSummary, DomainError> {
+        self.limits.open_chat(me)?;
         let mut chat = chats::open_with(&self.db, me, peer_id).await?;
         self.with_presence(std::iter::once(&mut chat.peer)).await;
         Ok(chat)

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod directory;
 pub mod entity;
 pub mod leases;
+pub mod limits;
 pub mod live;
 pub mod messages;
 pub mod messenger;

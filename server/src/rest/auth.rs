@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use domain::input::NewAccount;
 use domain::model::{ChangePasswordRequest, LoginRequest, RegisterRequest, User};
 
-use super::{ApiError, ApiJson, Caller, ErrorBody};
+use super::{ApiError, ApiJson, Caller, ClientAddress, ErrorBody};
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {
     headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
@@ -34,12 +34,13 @@ fn user_agent(headers: &HeaderMap) -> Option<&str> {
 )]
 pub async fn register(
     State(ctx): State<ServerContext>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = NewAccount::parse(&body.email, &body.name, &body.password)?;
-    let (user, token) = ctx.messenger.sign_up(account, user_agent(&headers)).await?;
+    let (user, token) = ctx.messenger.sign_up(account, user_agent(&headers), address).await?;
     Ok((StatusCode::CREATED, jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 
@@ -65,11 +66,12 @@ pub async fn register(
 )]
 pub async fn login(
     State(ctx): State<ServerContext>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (user, token) = ctx.messenger.sign_in(&body.email, &body.password, user_agent(&headers)).await?;
+    let (user, token) = ctx.messenger.sign_in(&body.email, &body.password, user_agent(&headers), address).await?;
     Ok((jar.add(ctx.cookies.issue(token)), ApiJson(user)))
 }
 

@@ -49,6 +49,27 @@ where
     }
 }
 
+/// The client's address: the TCP peer, or behind a trusted proxy the client it names
+/// (`TRUSTED_PROXIES`).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
+where
+    ServerContext: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = ServerContext::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip())
+            .ok_or_else(|| DomainError::internal("the connection's address is missing"))?;
+        Ok(Self(ctx.client_address(peer, &parts.headers)))
+    }
+}
+
 impl FromRef<AppState> for ServerContext {
     fn from_ref(state: &AppState) -> Self {
         state.ctx.clone()

@@ -5,6 +5,7 @@ mod cluster;
 mod deploy;
 mod fake_telegram;
 mod helpers;
+mod limits;
 mod live;
 mod messaging;
 mod metrics;
