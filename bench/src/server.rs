@@ -113,6 +113,7 @@ impl Server {
             .env("RUST_LOG", launch.log_filter)
             // A thousand accounts from one address, each sending as fast as it can.
             .env("RATE_LIMITS", "off")
+            .env("SOCKETS_PER_ADDRESS", "1000000")
             .env("LEPTOS_SITE_ROOT", owned.dir.join("site"))
             .env_remove("PUBLIC_URL")
             .env_remove("REDIS_URL")

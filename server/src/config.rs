@@ -60,6 +60,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// `RATE_LIMITS`: `on` (default) or `off` (load tests only).
     pub rate_limits: bool,
+    /// `SOCKETS_PER_ADDRESS`: live WebSocket connections one client address may hold.
+    pub sockets_per_address: usize,
     /// `SIGN_UPS_PER_HOUR`: sign-ups allowed from one client address in an hour (at once,
     /// then spread over the hour).
     pub sign_ups_per_hour: u32,
@@ -246,6 +248,9 @@ impl Config {
         )?)
         .unwrap_or(domain::limits::SIGN_UPS_PER_HOUR);
 
+        let sockets_per_address =
+            usize::try_from(number("SOCKETS_PER_ADDRESS", 256, 1..=1_000_000, "connections")?).unwrap_or(256);
+
         Ok(Self {
             bind,
             database_url,
@@ -269,6 +274,7 @@ impl Config {
             trusted_proxies,
             rate_limits,
             sign_ups_per_hour,
+            sockets_per_address,
             metrics_allow,
         })
     }

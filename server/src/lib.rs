@@ -10,7 +10,7 @@ mod metrics;
 pub mod rest;
 pub mod state;
 mod telegram;
-mod ws;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -104,6 +104,7 @@ impl Application {
             leptos,
             public_origin: config.public_origin(),
             heartbeat: config.ws_heartbeat,
+            sockets_per_address: ws::SocketsPerAddress::new(config.sockets_per_address),
         };
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("listening on {}", config.bind))?;
         let telegram = config.telegram_bot_token.clone().map(|token| telegram::Options {

@@ -15,6 +15,8 @@ pub struct AppState {
     pub public_origin: String,
     /// How often a live socket is pinged and its session checked (`WS_HEARTBEAT`).
     pub heartbeat: std::time::Duration,
+    /// Live sockets per client address, capped (`SOCKETS_PER_ADDRESS`).
+    pub sockets_per_address: crate::ws::SocketsPerAddress,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -18,7 +18,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::http::origin_allowed;
-use crate::rest::{ApiError, Caller};
+use crate::rest::{ApiError, Caller, ClientAddress};
 use crate::state::AppState;
 
 /// How often the server pings a socket and checks that its session is still good, unless
@@ -63,11 +63,13 @@ const CLOSE_SIGNED_OUT: u16 = 4001;
         (status = UPGRADE_REQUIRED, description = "The connection cannot be upgraded (plain text)", body = String),
         (status = UNAUTHORIZED, description = "`unauthenticated`: no valid `session` cookie", body = crate::rest::error::ErrorBody),
         (status = FORBIDDEN, description = "`bad_origin`: the handshake came from a page of another site", body = crate::rest::error::ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`too_many_connections`: this client address holds `SOCKETS_PER_ADDRESS` live connections already", body = crate::rest::error::ErrorBody),
     )
 )]
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     caller: Result<Caller, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -79,6 +81,10 @@ pub async fn upgrade(
         return Err(ApiError(PublicError::new(ErrorKind::Forbidden, "bad_origin", "this origin may not connect")));
     }
     let Caller(session) = caller?;
+    let Some(slot) = state.sockets_per_address.take(address) else {
+        let message = format!("at most {} live connections from one address", state.sockets_per_address.cap);
+        return Err(ApiError(PublicError::new(ErrorKind::RateLimited, "too_many_connections", message)));
+    };
     let messenger = state.ctx.messenger.clone();
     let heartbeat = state.heartbeat;
     // A 2 KiB read buffer (frames are small; a larger one grows it for as long as it lasts)
@@ -88,7 +94,10 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(socket, messenger, session, heartbeat))
+        .on_upgrade(move |socket| async move {
+            serve(socket, messenger, session, heartbeat).await;
+            drop(slot);
+        })
         .into_response())
 }
 
@@ -111,6 +120,12 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
         return;
     };
     let _open = OpenSocket::counted();
+    // Signed out while this socket was being upgraded: the event that closes the
+    // session's sockets may have come before it was registered.
+    if let Ok(false) = Box::pin(domain::sessions::is_live(&messenger.db, session_id)).await {
+        connection.signed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+        connection.closed.cancel();
+    }
     let me = ConnectionRef { user_id, id: connection.id };
     let replies = connection.replies.clone();
 
@@ -186,6 +201,51 @@ async fn serve(mut socket: WebSocket, messenger: Messenger, session: CurrentSess
 
 fn signed_out_frame() -> CloseFrame {
     CloseFrame { code: CLOSE_SIGNED_OUT, reason: "signed out; sign in again".into() }
+}
+
+/// How many live sockets each client address holds, and the most it may (`SOCKETS_PER_ADDRESS`).
+#[derive(Clone)]
+pub struct SocketsPerAddress {
+    /// The most one address may hold.
+    pub cap: usize,
+    open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl SocketsPerAddress {
+    /// At most `cap` sockets per address.
+    pub fn new(cap: usize) -> Self {
+        Self { cap, open: Default::default() }
+    }
+
+    /// A slot for one more socket from `address`, given back when dropped; `None` when it
+    /// holds `cap` already.
+    fn take(&self, address: std::net::IpAddr) -> Option<AddressSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(address).or_default();
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { sockets: self.clone(), address })
+    }
+}
+
+/// One socket's place in its address's count.
+struct AddressSlot {
+    sockets: SocketsPerAddress,
+    address: std::net::IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.sockets.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// A registered socket, counted in `messenger_websockets_open` until it is dropped (when

@@ -164,6 +164,34 @@ async fn opening_chats_is_limited_per_person(backend: Backend) {
     let _: Value = response.json().await.expect("chat");
 }
 
+#[tokio::test]
+async fn one_client_address_holds_at_most_so_many_live_connections() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SOCKETS_PER_ADDRESS", "3")]).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let first = app.socket(&ann).await;
+    let _second = app.socket(&ann).await;
+    let _third = app.socket(&bob).await;
+    match app.socket_with(Some(&bob.cookie), None).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(other) => panic!("refused otherwise: {other}"),
+        Ok(_) => panic!("a fourth connection from one address was let in"),
+    }
+    // One closes: there is room again.
+    first.close().await;
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(socket) = app.socket_with(Some(&bob.cookie), None).await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "the closed connection's place was given back");
+}
+
 on_both_backends!(
     guessing_from_one_address_is_slowed_down_but_the_owner_signs_in_from_theirs,
     a_made_up_forwarded_address_changes_nothing_without_a_trusted_proxy,
