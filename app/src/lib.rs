@@ -19,8 +19,12 @@ use crate::pages::auth::AuthPage;
 use crate::pages::messenger::{ChatPane, MessengerPage};
 use crate::pages::settings::SettingsPane;
 
-/// The HTML document around the app (server side only).
+/// The HTML document around the app (server side only). Its Content-Security-Policy
+/// allows scripts from this site and the inline ones Leptos writes with this response's
+/// nonce (hydration, resolved resources), WebAssembly, and nothing from elsewhere.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,6 +41,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Puts the page's Content-Security-Policy, with the nonce leptos_axum made for this
+/// response, on the response.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use axum::http::HeaderValue;
+    use axum::http::header::CONTENT_SECURITY_POLICY;
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -47,12 +47,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Refuses state-changing requests whose `Origin` is another site (CSRF defence on top of
 /// SameSite cookies). Requests without an Origin (curl, other servers) pass: they carry no
 /// ambient browser cookies of ours unless the caller put them there.
+///
+/// Browsers also say where a request comes from in `Sec-Fetch-Site`: a write that a page of
+/// another site (or another subdomain) started is refused even when it carries no Origin.
 pub async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe
-        && let Some(origin) = request.headers().get(ORIGIN)
-        && !origin_allowed(origin.to_str().unwrap_or(""), &state.public_origin, request.headers())
-    {
+    let foreign_origin = request
+        .headers()
+        .get(ORIGIN)
+        .is_some_and(|origin| !origin_allowed(origin.to_str().unwrap_or(""), &state.public_origin, request.headers()));
+    let foreign_fetch = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|site| !matches!(site.to_str().unwrap_or(""), "same-origin" | "none"));
+    if !safe && (foreign_origin || foreign_fetch) {
         return ApiError(PublicError::new(
             ErrorKind::Forbidden,
             "bad_origin",

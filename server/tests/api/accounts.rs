@@ -199,11 +199,25 @@ async fn a_write_from_another_site_is_refused(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_of(response).await["code"], "bad_origin");
+    // A browser that sends no Origin still says where the request came from.
+    for site in ["cross-site", "same-site"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/register"))
+            .header("sec-fetch-site", site)
+            .json(&json!({ "email": "ivy@example.com", "name": "Ivy", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{site}");
+        assert_eq!(error_of(response).await["code"], "bad_origin");
+    }
     // The same request from our own page works.
     let response = app
         .client
         .post(app.url("/api/v1/auth/register"))
         .header("origin", &app.address)
+        .header("sec-fetch-site", "same-origin")
         .json(&json!({ "email": "ivy@example.com", "name": "Ivy", "password": PASSWORD }))
         .send()
         .await
