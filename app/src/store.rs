@@ -202,11 +202,19 @@ impl Store {
     /// Adds a chat summary, or merges it into the one held: a summary computed before
     /// messages that are already here never takes them away (see [`newest_of`]).
     pub fn upsert_chat(&self, chat: ChatSummary) {
-        self.note_presence([&chat.peer]);
+        self.merge_chats(vec![chat]);
+    }
+
+    /// [`Store::upsert_chat`] for many at once (a page of my chats), in one update: chats
+    /// held and not among them stay.
+    pub fn merge_chats(&self, incoming: Vec<ChatSummary>) {
+        self.note_presence(incoming.iter().map(|c| &c.peer));
         self.chats.update(|chats| {
-            match chats.iter_mut().find(|c| c.id == chat.id) {
-                Some(held) => *held = newest_of(held, chat),
-                None => chats.push(chat),
+            for chat in incoming {
+                match chats.iter_mut().find(|c| c.id == chat.id) {
+                    Some(held) => *held = newest_of(held, chat),
+                    None => chats.push(chat),
+                }
             }
             sort_by_activity(chats);
         });
@@ -503,6 +511,27 @@ mod tests {
         assert_eq!((merged.last_seq, merged.last_read_seq, merged.unread), (8, 7, 1));
         let merged = newest_of(&summary(7, 7, 0), summary(9, 7, 2));
         assert_eq!((merged.last_seq, merged.unread), (9, 2));
+    }
+
+    #[test]
+    fn a_page_of_chats_merges_into_those_held() {
+        Owner::new_root(None).with(a_page_merges);
+    }
+
+    fn a_page_merges() {
+        let store = Store::new(ann());
+        let with_id = |id: i64, chat: ChatSummary| ChatSummary { id, ..chat };
+        // Held: chat 1 with 7 messages (a page computed at 5 must not take 6 and 7 away),
+        // and chat 9, from a later page, which the first page no longer holds.
+        store.chats.set(vec![with_id(1, summary(7, 3, 4)), with_id(9, summary(0, 0, 0))]);
+        store.merge_chats(vec![with_id(1, summary(5, 5, 0)), with_id(4, summary(2, 0, 2))]);
+        let held = store.chats.get_untracked();
+        let ids: Vec<i64> = held.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert_eq!(ids[2], 9, "a chat without messages comes last");
+        let one = held.iter().find(|c| c.id == 1).unwrap();
+        assert_eq!((one.last_seq, one.last_read_seq, one.unread), (7, 5, 2));
+        assert_eq!(held.iter().find(|c| c.id == 4).map(|c| c.unread), Some(2));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   relay-saturate  (as saturate)    the same through the relay
 //!   idle            --users 1000 --sockets-per-user 10       server memory per idle socket
 //!   memory          --users 1000 --pairs 10 --duration 20    server memory fresh, after sign-ups, under load, after
+//!   chats-page      --chats 5000 --limit 50 --samples 200   one user's first page of chats and one deep down
 //!   report          --from FILE.jsonl [--out FILE.md]        a Markdown report of the JSON lines
 //! ```
 
@@ -31,7 +32,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::scenarios::{Common, MemoryPlan, Report};
+use crate::scenarios::{ChatsPagePlan, Common, MemoryPlan, Report};
 use crate::server::{DbKind, Launch, Server};
 use crate::traffic::{Pacing, TrafficConfig};
 
@@ -87,6 +88,8 @@ enum Scenario {
     Idle(IdleArgs),
     /// Server memory: fresh, after sign-ups, under a saturating load, and after it
     Memory(MemoryArgs),
+    /// One user with thousands of chats: latency of the first page of them and of one deep down
+    ChatsPage(ChatsPageArgs),
     /// A Markdown report (machine, targets met or missed, one row per run) of --json-out lines
     Report(ReportArgs),
 }
@@ -164,6 +167,19 @@ struct MemoryArgs {
     /// Seconds of quiet after the load before the last reading [default: 5, --quick 2]
     #[arg(long, value_name = "S")]
     settle: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+struct ChatsPageArgs {
+    /// Chats of the one user, each with a peer of its own, signed up through the API [default: 5000, --quick 500]
+    #[arg(long, visible_alias = "users")]
+    chats: Option<usize>,
+    /// Chats per page timed (1-100)
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Timed requests of each page [default: 200, --quick 50]
+    #[arg(long)]
+    samples: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -354,6 +370,12 @@ async fn on_messenger(cli: &Cli, server: &Server) -> anyhow::Result<Report> {
             traffic.server_pid = server.pid;
             let settle = seconds("settle", args.settle, 5.0, 2.0, cli.quick)?;
             scenarios::memory(&common, server, &MemoryPlan { users, pairs, traffic, settle }).await
+        }
+        Scenario::ChatsPage(args) => {
+            let chats = check_count("chats", args.chats.unwrap_or(if cli.quick { 500 } else { 5000 }), 100_000)?;
+            let limit = check_count("limit", args.limit, 100)?;
+            let samples = check_count("samples", args.samples.unwrap_or(if cli.quick { 50 } else { 200 }), 100_000)?;
+            scenarios::chats_page(&common, server, &ChatsPagePlan { chats, limit, samples }).await
         }
         Scenario::Relay(_) | Scenario::RelaySaturate(_) => unreachable!("the relay needs no server"),
         Scenario::Report(_) => unreachable!("a report runs nothing"),

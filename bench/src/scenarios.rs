@@ -423,3 +423,287 @@ const SETTLE_MAX: Duration = Duration::from_secs(15);
 async fn settled_rss(server: &Server) -> Option<u64> {
     util::settled_rss_kib(server.pid?, SETTLE_MAX).await
 }
+
+/// Settings of the `chats-page` scenario.
+pub struct ChatsPagePlan {
+    /// Chats of the one user, each with a peer of its own.
+    pub chats: usize,
+    /// Chats per page fetched.
+    pub limit: usize,
+    /// Timed requests of each of the two pages.
+    pub samples: usize,
+}
+
+/// Requests of the `chats-page` set-up under way at once.
+const SETUP_CONCURRENCY: usize = 16;
+/// Page size of the walk through the whole list.
+const WALK_LIMIT: usize = 100;
+/// Untimed requests of each page before the timed ones.
+const WARM_UP: usize = 10;
+
+/// What one chat of the `chats-page` user holds, by its position in the creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Talk {
+    /// Nothing.
+    Empty,
+    /// Two messages from the peer, unread.
+    TwoUnread,
+    /// One message from the owner.
+    Mine,
+    /// One message from the peer, read.
+    Read,
+    /// One message from the peer, and the owner's answer (the peer's stays unread).
+    Answered,
+}
+
+impl Talk {
+    fn of(i: usize) -> Self {
+        match i % 6 {
+            1 => Self::TwoUnread,
+            2 => Self::Mine,
+            4 => Self::Read,
+            5 => Self::Answered,
+            _ => Self::Empty,
+        }
+    }
+
+    /// The unread count the owner must see.
+    fn unread(self) -> u64 {
+        match self {
+            Self::TwoUnread => 2,
+            Self::Answered => 1,
+            Self::Empty | Self::Mine | Self::Read => 0,
+        }
+    }
+}
+
+/// `POST` JSON as `who`; fails unless the answer is a success.
+async fn post_as(http: &reqwest::Client, base: &str, who: &Account, path: &str, body: Value) -> anyhow::Result<()> {
+    let response = http
+        .post(format!("{base}{path}"))
+        .header(reqwest::header::COOKIE, &who.cookie)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("POST {path}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("POST {path} answered {status}: {}", response.text().await.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/chats?…` as `who`: the page, and how long it took until its last byte.
+async fn chats_page_of(http: &reqwest::Client, base: &str, who: &Account, query: &str) -> anyhow::Result<(Value, u64)> {
+    let started = Instant::now();
+    let response = http
+        .get(format!("{base}/api/v1/chats?{query}"))
+        .header(reqwest::header::COOKIE, &who.cookie)
+        .send()
+        .await
+        .context("GET /api/v1/chats")?;
+    let status = response.status();
+    let body = response.bytes().await.context("GET /api/v1/chats")?;
+    let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
+    if status != reqwest::StatusCode::OK {
+        bail!("GET /api/v1/chats?{query} answered {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok((serde_json::from_slice(&body).context("a page of chats")?, took))
+}
+
+/// An RFC 3339 time in UTC (`…T12:00:00.5Z`, the fraction 0 to 9 digits long) as text that
+/// sorts in time order: the fraction padded to nine digits.
+fn sortable_time(rfc3339: &str) -> String {
+    let bare = rfc3339.trim_end_matches('Z');
+    let (seconds, fraction) = bare.split_once('.').unwrap_or((bare, ""));
+    format!("{seconds}.{fraction:0<9}")
+}
+
+/// The conversation of one chat of the `chats-page` user.
+async fn talk(
+    http: &reqwest::Client,
+    base: &str,
+    owner: &Account,
+    peer: &Account,
+    chat: i64,
+    how: Talk,
+) -> anyhow::Result<usize> {
+    let messages = format!("/api/v1/chats/{chat}/messages");
+    let say = async |who: &Account, n: u32| {
+        let body = json!({ "text": format!("message {n} in chat {chat}"), "client_id": format!("cp-{chat}-{n}") });
+        post_as(http, base, who, &messages, body).await
+    };
+    match how {
+        Talk::Empty => return Ok(0),
+        Talk::TwoUnread => {
+            say(peer, 1).await?;
+            say(peer, 2).await?;
+        }
+        Talk::Mine => say(owner, 1).await?,
+        Talk::Read => {
+            say(peer, 1).await?;
+            post_as(http, base, owner, &format!("/api/v1/chats/{chat}/read"), json!({ "seq": 1 })).await?;
+        }
+        Talk::Answered => {
+            say(peer, 1).await?;
+            say(owner, 2).await?;
+        }
+    }
+    Ok(if matches!(how, Talk::Mine | Talk::Read) { 1 } else { 2 })
+}
+
+/// `chats-page`: one user with `chats` chats, each with a peer of its own (a third of them
+/// empty, the others with a message or two, some unread, their activity in an order unlike
+/// their creation), all made through the API. Walks the whole list once, checking that every
+/// chat comes once, in order, with its unread count; then times `samples` requests, one at a
+/// time, of the first page and of the page that starts nine tenths down the list.
+pub async fn chats_page(common: &Common, server: &Server, plan: &ChatsPagePlan) -> anyhow::Result<Report> {
+    let (http, base) = (&common.http, server.base.as_str());
+    let started = Instant::now();
+    let accounts = sign_up(common, server, plan.chats + 1).await?;
+    let signups_s = started.elapsed().as_secs_f64();
+    let (owner, peers) = accounts.split_first().context("no owner")?;
+
+    let started = Instant::now();
+    eprintln!("  opening {} chats, {SETUP_CONCURRENCY} at a time", peers.len());
+    let chat_ids: Vec<i64> = futures::stream::iter(peers)
+        .map(|peer| api::open_chat(http, base, owner, peer.id))
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let chats_s = started.elapsed().as_secs_f64();
+
+    // The conversations in a shuffled order, so that activity does not follow creation.
+    let started = Instant::now();
+    let mut order: Vec<usize> = (0..chat_ids.len()).collect();
+    order.sort_by_key(|i| (*i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29));
+    let conversations = order.iter().map(|&i| talk(http, base, owner, &peers[i], chat_ids[i], Talk::of(i)));
+    let sent: usize = futures::stream::iter(conversations)
+        .buffer_unordered(SETUP_CONCURRENCY)
+        .try_fold(0, |total, n| async move { Ok(total + n) })
+        .await?;
+    let messages_s = started.elapsed().as_secs_f64();
+    eprintln!(
+        "  {} sign-ups in {signups_s:.1} s, {} chats in {chats_s:.1} s, {} messages in {messages_s:.1} s",
+        thousands(accounts.len() as u64),
+        thousands(chat_ids.len() as u64),
+        thousands(sent as u64)
+    );
+
+    // The whole list, a page at a time: every chat once, in order, as it should look.
+    let expected: std::collections::HashMap<i64, Talk> =
+        chat_ids.iter().enumerate().map(|(i, id)| (*id, Talk::of(i))).collect();
+    let deep_offset = plan.chats * 9 / 10 / WALK_LIMIT * WALK_LIMIT;
+    let (mut seen, mut pages, mut cursor, mut deep_cursor) = (Vec::new(), 0usize, None::<String>, None::<String>);
+    let mut problems = Vec::new();
+    let mut previous: Option<(bool, String)> = None;
+    let started = Instant::now();
+    loop {
+        let query = match &cursor {
+            Some(cursor) => format!("limit={WALK_LIMIT}&cursor={cursor}"),
+            None => format!("limit={WALK_LIMIT}"),
+        };
+        let (page, _) = chats_page_of(http, base, owner, &query).await?;
+        pages += 1;
+        for chat in page["chats"].as_array().context("a page without chats")? {
+            let id = chat["id"].as_i64().context("a chat without an id")?;
+            let Some(talk) = expected.get(&id) else {
+                problems.push(format!("chat {id} is not one of mine"));
+                continue;
+            };
+            let has_message = chat["last_message"].is_object();
+            if has_message == (*talk == Talk::Empty) || chat["unread"].as_u64() != Some(talk.unread()) {
+                problems.push(format!("chat {id} ({talk:?}) shows {chat}"));
+            }
+            // Newest activity first, empty chats last.
+            let key = (has_message, sortable_time(chat["last_message"]["created_at"].as_str().unwrap_or_default()));
+            if previous.as_ref().is_some_and(|before| *before < key) {
+                problems.push(format!("chat {id} comes after an older one"));
+            }
+            previous = Some(key);
+            seen.push(id);
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if seen.len() == deep_offset {
+            deep_cursor.clone_from(&cursor);
+        }
+        if cursor.is_none() || pages > plan.chats / WALK_LIMIT + 2 {
+            break;
+        }
+    }
+    let walk_s = started.elapsed().as_secs_f64();
+    let distinct: std::collections::HashSet<i64> = seen.iter().copied().collect();
+    if distinct.len() != seen.len() {
+        problems.push(format!("{} chats listed twice", seen.len() - distinct.len()));
+    }
+    if distinct.len() != expected.len() {
+        problems.push(format!("{} of {} chats listed", distinct.len(), expected.len()));
+    }
+    if !problems.is_empty() {
+        bail!("the list of chats is wrong: {}", problems.iter().take(5).cloned().collect::<Vec<_>>().join("; "));
+    }
+    eprintln!("  walked {} chats in {pages} pages of {WALK_LIMIT} ({walk_s:.1} s): each once, in order", seen.len());
+
+    // The timed requests: the first page, then the one nine tenths down.
+    let first = format!("limit={}", plan.limit);
+    let deep = match &deep_cursor {
+        Some(cursor) if deep_offset > 0 => format!("limit={}&cursor={cursor}", plan.limit),
+        _ => first.clone(),
+    };
+    let mut timed = Vec::new();
+    for (query, offset) in [(&first, 0), (&deep, if deep == first { 0 } else { deep_offset })] {
+        let mut h = traffic::histogram();
+        let full = plan.limit.min(plan.chats - offset);
+        for i in 0..WARM_UP + plan.samples {
+            let (page, took) = chats_page_of(http, base, owner, query).await?;
+            let got = page["chats"].as_array().map_or(0, Vec::len);
+            if got != full {
+                bail!("the page at {offset} held {got} chats, not {full}");
+            }
+            if i >= WARM_UP {
+                h.record(took).context("recording a latency")?;
+            }
+        }
+        timed.push(h);
+    }
+    let (first_h, deep_h) = (&timed[0], &timed[1]);
+    let mut both = first_h.clone();
+    both.add(deep_h).context("adding histograms")?;
+
+    let mut text = format!(
+        "== chats-page · messenger · {} · one user with {} chats, pages of {} ==\n",
+        server.db,
+        thousands(plan.chats as u64),
+        plan.limit
+    );
+    text.push_str(&format!(
+        "  set-up       {} sign-ups {signups_s:.0} s, chats {chats_s:.1} s, {} messages {messages_s:.1} s\n",
+        thousands(accounts.len() as u64),
+        thousands(sent as u64)
+    ));
+    text.push_str(&format!(
+        "  walk         {} chats in {pages} pages of {WALK_LIMIT}: each once, in order, unread counts right\n",
+        thousands(seen.len() as u64)
+    ));
+    text.push_str(&format!("  first page   {}  (n={})\n", quantile_line(first_h), first_h.len()));
+    text.push_str(&format!(
+        "  at {:<9} {}  (n={})\n",
+        thousands(deep_offset as u64),
+        quantile_line(deep_h),
+        deep_h.len()
+    ));
+    let json = json!({
+        "scenario": "chats-page",
+        "target": "messenger",
+        "db": server.db,
+        "params": { "chats": plan.chats, "limit": plan.limit, "samples": plan.samples },
+        "latency_ms": quantiles(&both),
+        "first_page_ms": quantiles(first_h),
+        "deep_page_ms": quantiles(deep_h),
+        "deep_offset": deep_offset,
+        "walk_pages": pages,
+        "messages": sent,
+        "signups_s": round1(signups_s),
+    });
+    Ok(Report { text, json })
+}

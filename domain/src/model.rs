@@ -63,7 +63,7 @@ pub struct RegisterRequest {
     /// Display name, 1-64 characters.
     #[cfg_attr(feature = "ssr", schema(example = "Ann"))]
     pub name: String,
-    /// Password, 8-128 characters.
+    /// Password, 12-128 characters, not common or easy to guess.
     #[cfg_attr(feature = "ssr", schema(example = "correct horse battery"))]
     pub password: String,
 }
@@ -116,6 +116,10 @@ impl UserSort {
 pub const PER_PAGE_MAX: u64 = 100;
 /// Most messages in one history page.
 pub const HISTORY_LIMIT_MAX: u64 = 100;
+/// Most chats in one page of my chats.
+pub const CHAT_PAGE_MAX: u64 = 100;
+/// Chats in one page of my chats when the client does not say.
+pub const CHAT_PAGE_DEFAULT: u64 = 50;
 
 /// One page of the directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +176,23 @@ pub struct ChatSummary {
     pub last_read_seq: i64,
     /// Messages from the peer after the read marker.
     pub unread: u64,
+}
+
+/// One page of my chats, newest activity first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChatPage {
+    /// The chats on this page.
+    pub chats: Vec<ChatSummary>,
+    /// Pass it back as `cursor` for the next page; `None` (null) on the last page. Opaque:
+    /// it stands for where this page ended in the order, so the next page starts after that
+    /// chat, whatever moved meanwhile (a chat that comes alive goes to the top of the first
+    /// page, and live events bring it).
+    #[cfg_attr(
+        feature = "ssr",
+        schema(required = true, example = "MXwxNzk1NzAxMTkzLjEyMzQ1NjAwMHwxNzk1NzAwMDAwLjB8NDI")
+    )]
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/chats`.

@@ -12,7 +12,7 @@ use domain::input::NewAccount;
 use domain::input::NewMessage;
 use domain::live::Hub;
 use domain::messages::Sent;
-use domain::model::{ChatSummary, User, UserSort};
+use domain::model::{CHAT_PAGE_MAX, ChatSummary, User, UserSort};
 use domain::passwords::Hashing;
 use domain::writer::{Writer, WriterConfig};
 use domain::{accounts, chats, messages};
@@ -171,6 +171,7 @@ on_both_backends!(
     unread_counts_only_the_peers_messages_and_falls_to_zero_after_mark_read,
     the_read_marker_never_moves_backwards,
     the_list_orders_by_latest_activity_and_includes_the_preview,
+    pages_of_my_chats_follow_the_order_through_ties_without_gaps_or_repeats,
     the_directory_pages_and_sorts_active_users_both_ways,
     the_directory_searches_name_prefixes_ignoring_case_and_never_emails,
     the_directory_refuses_bad_paging,
@@ -207,6 +208,13 @@ async fn send(db: &Db, me: &User, chat_id: i64, client_id: &str, text: &str) -> 
     sent.message
 }
 
+/// Every chat of `me`: the first page, which holds them all in these tests.
+async fn my_chats(db: &Db, me: i64) -> Vec<ChatSummary> {
+    let page = chats::page(db, me, None, CHAT_PAGE_MAX).await.expect("my chats");
+    assert_eq!(page.next_cursor, None, "one page holds them all");
+    page.chats
+}
+
 fn seqs(messages: &[domain::model::Message]) -> Vec<i64> {
     messages.iter().map(|m| m.seq).collect()
 }
@@ -239,8 +247,8 @@ async fn one_chat_per_pair_whichever_side_opens_it(db: Db) {
     assert_eq!((from_ann.last_seq, from_ann.last_read_seq, from_ann.unread), (0, 0, 0));
     assert_eq!(from_ann.last_message, None);
     assert_eq!(chats::participants(&db, bob.id, from_ann.id).await.unwrap(), (ann.id.min(bob.id), ann.id.max(bob.id)));
-    assert_eq!(chats::list(&db, ann.id).await.unwrap().len(), 1);
-    assert_eq!(chats::list(&db, bob.id).await.unwrap().len(), 1);
+    assert_eq!(my_chats(&db, ann.id).await.len(), 1);
+    assert_eq!(my_chats(&db, bob.id).await.len(), 1);
 
     // Both sides opening at the same moment still make one chat.
     let carol = user(&db, "carol@example.com", "Carol").await;
@@ -257,7 +265,7 @@ async fn one_chat_per_pair_whichever_side_opens_it(db: Db) {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "one chat for Ann and Carol: {ids:?}");
-    assert_eq!(chats::list(&db, ann.id).await.unwrap().len(), 2);
+    assert_eq!(my_chats(&db, ann.id).await.len(), 2);
 }
 
 async fn saved_messages_is_the_chat_with_oneself(db: Db) {
@@ -273,7 +281,7 @@ async fn saved_messages_is_the_chat_with_oneself(db: Db) {
     assert_eq!(summary.last_seq, 1);
     assert_eq!(summary.unread, 0, "one's own notes are never unread");
     assert_eq!(summary.last_message.map(|m| m.text), Some("buy milk".into()));
-    let list = chats::list(&db, ann.id).await.unwrap();
+    let list = my_chats(&db, ann.id).await;
     assert_eq!(list.len(), 1);
     assert!(list[0].is_saved_messages);
 }
@@ -286,7 +294,7 @@ async fn opening_a_chat_with_an_unknown_or_deactivated_user_is_not_found(db: Db)
     // The existing conversation stays readable.
     let summary = chats::summary(&db, ann.id, chat.id).await.unwrap();
     assert_eq!(summary.peer.id, bob.id);
-    assert_eq!(chats::list(&db, ann.id).await.unwrap().len(), 1);
+    assert_eq!(my_chats(&db, ann.id).await.len(), 1);
 }
 
 async fn twenty_concurrent_sends_get_seq_1_to_20_without_gaps(db: Db) {
@@ -381,7 +389,7 @@ async fn an_outsider_can_neither_send_nor_read_nor_mark_nor_see_the_chat(db: Db)
     assert_not_found(chats::mark_read(&db, eve.id, chat.id, 1).await, "chat");
     assert_not_found(chats::summary(&db, eve.id, chat.id).await, "chat");
     assert_not_found(chats::participants(&db, eve.id, chat.id).await, "chat");
-    assert!(chats::list(&db, eve.id).await.unwrap().is_empty());
+    assert!(my_chats(&db, eve.id).await.is_empty());
     // A chat that does not exist looks the same.
     let missing = chat.id + 1000;
     assert_not_found(send_message(&db, ann.id, missing, "c2", "hi").await, "chat");
@@ -447,10 +455,10 @@ async fn unread_counts_only_the_peers_messages_and_falls_to_zero_after_mark_read
     send(&db, &bob, chat.id, "b4", "back").await;
     send(&db, &ann, chat.id, "a3", "ok").await;
     assert_eq!(chats::summary(&db, ann.id, chat.id).await.unwrap().unread, 1);
-    let ann_list = chats::list(&db, ann.id).await.unwrap();
+    let ann_list = my_chats(&db, ann.id).await;
     assert_eq!(ann_list[0].unread, 1);
     assert_eq!(ann_list[0].last_read_seq, 5);
-    assert_eq!(chats::list(&db, bob.id).await.unwrap()[0].unread, 2);
+    assert_eq!(my_chats(&db, bob.id).await[0].unread, 2);
 }
 
 async fn the_read_marker_never_moves_backwards(db: Db) {
@@ -480,11 +488,11 @@ async fn the_list_orders_by_latest_activity_and_includes_the_preview(db: Db) {
     let order = |list: &[ChatSummary]| list.iter().map(|c| c.id).collect::<Vec<_>>();
 
     // Nothing sent yet: the most recently opened first.
-    assert_eq!(order(&chats::list(&db, ann.id).await.unwrap()), [saved.id, with_carol.id, with_bob.id]);
+    assert_eq!(order(&my_chats(&db, ann.id).await), [saved.id, with_carol.id, with_bob.id]);
 
     send(&db, &bob, with_bob.id, "b1", "hello Ann").await;
     send(&db, &ann, with_carol.id, "a1", "hi Carol").await;
-    let list = chats::list(&db, ann.id).await.unwrap();
+    let list = my_chats(&db, ann.id).await;
     assert_eq!(order(&list), [with_carol.id, with_bob.id, saved.id]);
     assert_eq!(list[0].peer, carol.as_person());
     assert_eq!(list[0].last_message.as_ref().map(|m| m.text.as_str()), Some("hi Carol"));
@@ -496,16 +504,86 @@ async fn the_list_orders_by_latest_activity_and_includes_the_preview(db: Db) {
     assert_eq!(list[2].last_message, None);
 
     send(&db, &ann, with_bob.id, "a2", "hello Bob").await;
-    let list = chats::list(&db, ann.id).await.unwrap();
+    let list = my_chats(&db, ann.id).await;
     assert_eq!(order(&list), [with_bob.id, with_carol.id, saved.id]);
     assert_eq!(list[0].last_message.as_ref().map(|m| (m.text.as_str(), m.seq)), Some(("hello Bob", 2)));
     assert_eq!(list[0].last_seq, 2);
 
     // Bob sees only his chat, from his side.
-    let bobs = chats::list(&db, bob.id).await.unwrap();
+    let bobs = my_chats(&db, bob.id).await;
     assert_eq!(order(&bobs), [with_bob.id]);
     assert_eq!(bobs[0].peer, ann.as_person());
     assert_eq!(bobs[0].unread, 1);
+}
+
+async fn pages_of_my_chats_follow_the_order_through_ties_without_gaps_or_repeats(db: Db) {
+    use chrono::{DateTime, TimeZone, Utc};
+    use domain::chats::ChatCursor;
+    use domain::entity::chat;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let ann = user(&db, "ann@example.com", "Ann").await;
+    let mut ids = vec![chats::open_with(&db, ann.id, ann.id).await.unwrap().id];
+    for i in 0..7 {
+        let peer = user(&db, &format!("p{i}@example.com"), &format!("Peer {i}")).await;
+        ids.push(chats::open_with(&db, ann.id, peer.id).await.unwrap().id);
+    }
+    // Someone else's chat never shows.
+    let (bob, carol) = (user(&db, "bob@example.com", "Bob").await, user(&db, "carol@example.com", "Carol").await);
+    chats::open_with(&db, bob.id, carol.id).await.unwrap();
+
+    // Ties everywhere: two chats with the same newest message, three with the same creation
+    // (fractions of a second included), and empty ones; the id decides among equals.
+    let at = |micros: i64| Utc.timestamp_micros(1_795_700_000_000_000 + micros).unwrap();
+    let keys: Vec<(Option<DateTime<Utc>>, DateTime<Utc>)> = vec![
+        (None, at(500_123)),
+        (Some(at(9_000_001)), at(100)),
+        (Some(at(9_000_001)), at(100)),
+        (Some(at(7_000_000)), at(2_000_000)),
+        (None, at(500_123)),
+        (None, at(600_000)),
+        (Some(at(9_000_001)), at(300)),
+        (None, at(500_123)),
+    ];
+    for (id, (last, created)) in ids.iter().zip(&keys) {
+        chat::Entity::update_many()
+            .col_expr(chat::Column::LastMessageAt, Expr::value(*last))
+            .col_expr(chat::Column::CreatedAt, Expr::value(*created))
+            .filter(chat::Column::Id.eq(*id))
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    let mut expected: Vec<(i64, Option<DateTime<Utc>>, DateTime<Utc>)> =
+        ids.iter().zip(&keys).map(|(id, (last, created))| (*id, *last, *created)).collect();
+    // Newest activity first, empty chats last; then newest created; then highest id.
+    expected.sort_by_key(|&(id, last, created)| std::cmp::Reverse((last.is_some(), last, created, id)));
+    let expected: Vec<i64> = expected.into_iter().map(|(id, ..)| id).collect();
+    assert_eq!(my_chats(&db, ann.id).await.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+
+    for limit in 1..=5 {
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = chats::page(&db, ann.id, cursor, limit).await.unwrap();
+            pages += 1;
+            assert!(page.chats.len() as u64 <= limit);
+            seen.extend(page.chats.iter().map(|c| c.id));
+            match page.next_cursor {
+                Some(next) => {
+                    assert_eq!(page.chats.len() as u64, limit, "only the last page is short");
+                    cursor = Some(ChatCursor::parse(&next).unwrap());
+                }
+                None => break,
+            }
+            assert!(pages <= ids.len(), "paging with limit {limit} does not end");
+        }
+        assert_eq!(seen, expected, "limit {limit}");
+    }
+
+    assert_invalid(chats::page(&db, ann.id, None, 0).await, "limit");
+    assert_invalid(chats::page(&db, ann.id, None, CHAT_PAGE_MAX + 1).await, "limit");
+    assert!(chats::page(&db, carol.id, None, 1).await.unwrap().next_cursor.is_none());
 }
 
 /// Five people registered in this order; the directory's examples.

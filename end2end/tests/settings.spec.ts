@@ -122,7 +122,7 @@ test("/?chat=<id> opens that chat once and leaves the URL clean", async ({ brows
   await page.getByRole("tab", { name: "People" }).click();
   await page.getByTestId("saved-messages").click();
   await expect(page.getByTestId("chat-title")).toHaveText("Saved Messages");
-  const chats = await (await page.request.get("/api/v1/chats")).json();
+  const { chats } = await (await page.request.get("/api/v1/chats")).json();
   const saved = chats.find((c: { is_saved_messages: boolean }) => c.is_saved_messages);
   expect(saved).toBeTruthy();
 

@@ -51,7 +51,8 @@ on requests.)
 \"fields\"}}`: `kind` is the class (one status each), `code` a stable machine-readable reason, \
 `message` a sentence for people and `fields` (only when there are some) names each input that \
 needs attention. 429 and 503 carry `Retry-After`. A write (`POST`, `PATCH`, `DELETE`) whose `Origin` is another site \
-is refused with 403 `bad_origin`.
+is refused with 403 `bad_origin`. A body over 64 KiB gets 413 `body_too_large`, and a method that a path does not \
+take 405 `method_not_allowed` (kind `malformed`, with `Allow`).
 
 **Live updates** come over the WebSocket `GET /api/v1/ws`, documented in \
 [docs/protocol.md](/api-docs/protocol.md).",
@@ -107,20 +108,25 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// An error response: the [`ErrorBody`] in JSON.
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+}
+
+/// The `Retry-After` header of 429 and 503 answers.
+fn retry_after() -> utoipa::openapi::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build()))
+        .description(Some("Seconds to wait before retrying"))
+        .build()
+}
+
 /// What every operation can answer besides its own responses, by the name it has under
 /// `components/responses`.
 fn common_responses() -> [(&'static str, Response); 7] {
-    let error = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-    };
-    let retry_after = || {
-        HeaderBuilder::new()
-            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build()))
-            .description(Some("Seconds to wait before retrying"))
-            .build()
-    };
+    let error = error_response;
     [
         (
             "Malformed",
@@ -128,18 +134,7 @@ fn common_responses() -> [(&'static str, Response); 7] {
         ),
         ("Unauthenticated", error("`unauthenticated`: no valid `session` cookie").build()),
         ("BadOrigin", error("`bad_origin`: the request came from a page of another site").build()),
-        (
-            "TooLarge",
-            error(
-                "`too_large`: the body is over 64 KiB. When the request declares a larger `Content-Length`, the \
-                 answer comes before the body is read and is plain text.",
-            )
-            .content(
-                "text/plain",
-                ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build(),
-            )
-            .build(),
-        ),
+        ("TooLarge", error("`body_too_large`: the request body is over 64 KiB").build()),
         ("Invalid", error("`invalid_input`: a field is missing, has the wrong type or is out of range").build()),
         ("Internal", error("`internal`: something broke on the server; the cause is logged, not shown").build()),
         (
@@ -163,7 +158,8 @@ fn add_common_responses(operation: &mut Operation, write: bool) {
         ("400", has_body || has_params, "Malformed"),
         ("401", needs_cookie, "Unauthenticated"),
         ("403", write, "BadOrigin"),
-        ("413", has_body, "TooLarge"),
+        // Any request with a body over the limit, even one the operation would not read.
+        ("413", has_body || write, "TooLarge"),
         ("422", has_body, "Invalid"),
         ("500", true, "Internal"),
         ("503", true, "Unavailable"),

@@ -1,4 +1,5 @@
-//! Cross-cutting HTTP concerns: health checks and the Origin check on writes.
+//! Cross-cutting HTTP concerns: health checks, the Origin check on writes, and the errors the
+//! framework writes itself in the API's error shape.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -97,4 +98,32 @@ pub fn security_headers(https: bool) -> [(HeaderName, Option<HeaderValue>); 5] {
         (REFERRER_POLICY, Some(HeaderValue::from_static("same-origin"))),
         (STRICT_TRANSPORT_SECURITY, https.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"))),
     ]
+}
+
+/// Errors that the framework writes itself, before any handler runs, in the API's error shape
+/// like every other: 413 for a body over [`crate::BODY_LIMIT`] that its `Content-Length`
+/// announced (tower-http's limit answers in plain text), and 405 for a method a path does not
+/// take (axum answers with an empty body, and adds the `Allow` header after this layer).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    match response.status() {
+        _ if is_json => response,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::body_too_large().into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let message = format!("this endpoint does not take {method} requests (`Allow` lists those it takes)");
+            let error = PublicError::new(ErrorKind::Malformed, "method_not_allowed", message);
+            let mut replaced = (StatusCode::METHOD_NOT_ALLOWED, Json(crate::rest::ErrorBody { error })).into_response();
+            if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+                replaced.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+            }
+            replaced
+        }
+        _ => response,
+    }
 }

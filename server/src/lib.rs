@@ -253,6 +253,8 @@ fn router(state: AppState, metrics_allow: &[ipnet::IpNet]) -> Router {
         .layer(hsts)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Its 413, and the router's 405, in the API's error shape.
+        .layer(axum::middleware::from_fn(http::json_errors))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::new())
         .layer(

@@ -1,7 +1,7 @@
 //! The directory, chats and history for the UI. Sending and read markers travel over the
 //! WebSocket (see `live`), through the same domain calls.
 
-use domain::model::{ChatSummary, Message, UserPage, UserSort};
+use domain::model::{ChatPage, ChatSummary, Message, UserPage, UserSort};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -18,12 +18,14 @@ pub async fn directory(page: u64, per_page: u64, sort: UserSort, q: String) -> R
     Ok(ctx.messenger.directory(query).await?)
 }
 
-/// My chats, newest activity first.
+/// A page of my chats, newest activity first: the first one without a cursor, else the one
+/// after the `next_cursor` of the page before.
 #[server(prefix = "/_fn", endpoint = "my_chats")]
-pub async fn my_chats() -> Result<Vec<ChatSummary>, UiError> {
+pub async fn my_chats(cursor: Option<String>) -> Result<ChatPage, UiError> {
     let ctx = edge::context()?;
     let me = edge::caller(&ctx).await?;
-    Ok(ctx.messenger.my_chats(me.user.id).await?)
+    let cursor = cursor.as_deref().map(domain::chats::ChatCursor::parse).transpose()?;
+    Ok(ctx.messenger.my_chats(me.user.id, cursor, domain::model::CHAT_PAGE_DEFAULT).await?)
 }
 
 /// The one chat with a peer (oneself: Saved Messages), created on first open.

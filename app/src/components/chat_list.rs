@@ -1,10 +1,15 @@
 //! My chats: peer, preview of the last message, unread count; newest activity first.
 
 use domain::model::ChatSummary;
+use leptos::html;
 use leptos::prelude::*;
 
+use crate::api::messenger::my_chats;
 use crate::components::time::clock;
 use crate::store::Store;
+
+/// Scrolled this close to the end of the list (in pixels), the next page loads.
+const NEAR_END_PX: i32 = 200;
 
 /// The name a chat goes by.
 pub fn chat_title(chat: &ChatSummary) -> String {
@@ -30,16 +35,47 @@ pub fn online_dot(online: impl Fn() -> bool + Send + Sync + 'static) -> impl Int
     }
 }
 
-/// The list of my chats; choosing one opens it.
+/// The list of my chats; choosing one opens it. `more` is where the next page of them
+/// starts (`None` once all are here): scrolling near the end of the list loads it, and so
+/// does the button there.
 #[component]
-pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
+pub fn ChatList(on_open: Callback<i64>, more: RwSignal<Option<String>>) -> impl IntoView {
     let store = expect_context::<Store>();
+    let list = NodeRef::<html::Ul>::new();
+    let loading = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let load_more = move || {
+        let Some(cursor) = more.get_untracked() else { return };
+        if loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            match my_chats(Some(cursor)).await {
+                Ok(page) => {
+                    store.merge_chats(page.chats);
+                    more.set(page.next_cursor);
+                    failed.set(None);
+                }
+                Err(e) => failed.set(Some(e.to_string())),
+            }
+            loading.set(false);
+        });
+    };
+    // After a failure only the button tries again, not every scroll event.
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else { return };
+        let near_end = el.scroll_height() - el.scroll_top() - el.client_height() < NEAR_END_PX;
+        if near_end && failed.with_untracked(Option::is_none) {
+            load_more();
+        }
+    };
     view! {
         <Show
             when=move || !store.chats.with(Vec::is_empty)
             fallback=|| view! { <p class="empty">"No chats yet. Find someone under People and say hello."</p> }
         >
-            <ul class="chat-list" aria-label="Chats">
+            <ul class="chat-list" aria-label="Chats" node_ref=list on:scroll=on_scroll>
                 <For each=move || store.chats.get() key=|chat| (chat.id, chat.last_seq, chat.unread) let:chat>
                     {
                         let id = chat.id;
@@ -88,6 +124,16 @@ pub fn ChatList(on_open: Callback<i64>) -> impl IntoView {
                         }
                     }
                 </For>
+                <Show when=move || more.with(Option::is_some)>
+                    <li class="pager load-more">
+                        <button data-testid="load-more-chats" disabled=loading on:click=move |_| load_more()>
+                            {move || if loading.get() { "Loading chats…" } else { "Load more chats" }}
+                        </button>
+                    </li>
+                    <Show when=move || failed.with(Option::is_some)>
+                        <li class="form-error" role="alert">{move || failed.get()}</li>
+                    </Show>
+                </Show>
             </ul>
         </Show>
     }

@@ -68,10 +68,13 @@ fn Messenger(user: User) -> impl IntoView {
     let navigate = use_navigate();
     let settings_open = Memo::new(move |_| location.pathname.with(|path| is_settings(path)));
 
-    let chats = Resource::new(|| (), |_| my_chats());
+    let chats = Resource::new(|| (), |_| my_chats(None));
+    // Where the next page of my chats starts (`None` once every chat is here).
+    let more = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        if let Some(Ok(list)) = chats.get() {
-            store.chats.set(list);
+        if let Some(Ok(page)) = chats.get() {
+            store.chats.set(page.chats);
+            more.set(page.next_cursor);
         }
     });
     #[cfg(feature = "hydrate")]
@@ -91,9 +94,9 @@ fn Messenger(user: User) -> impl IntoView {
     // query (replacing the history entry, so that Back does not open it again).
     Effect::new(move |_| {
         let Some(wanted) = query.with(|q| q.get("chat")) else { return };
-        let Some(Ok(list)) = chats.get() else { return };
+        let Some(Ok(page)) = chats.get() else { return };
         let mine = wanted.trim().parse::<i64>().ok().filter(|id| {
-            list.iter().any(|c| c.id == *id) || store.chats.with_untracked(|c| c.iter().any(|c| c.id == *id))
+            page.chats.iter().any(|c| c.id == *id) || store.chats.with_untracked(|c| c.iter().any(|c| c.id == *id))
         });
         match mine {
             Some(id) => {
@@ -156,7 +159,7 @@ fn Messenger(user: User) -> impl IntoView {
                 <Show when=move || tab.get() == List::Chats fallback=move || view! { <Directory on_pick=pick /> }>
                     <Transition fallback=|| view! { <p class="loading">"Loading chats…"</p> }>
                         {move || chats.get().map(|result| match result {
-                            Ok(_) => view! { <ChatList on_open=open /> }.into_any(),
+                            Ok(_) => view! { <ChatList on_open=open more /> }.into_any(),
                             Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                         })}
                     </Transition>

@@ -20,7 +20,7 @@ use super::{Db, accounts, chats, directory, messages, sessions, telegram};
 use crate::error::DomainError;
 use crate::input::{NewAccount, NewMessage};
 use crate::model::{
-    ChatSummary, Message, Person, SessionInfo, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage,
+    ChatPage, ChatSummary, Message, Person, SessionInfo, TelegramLinkOffer, TelegramStatus, User, UserId, UserPage,
 };
 
 /// The database, the message writer, the bus and this node's open sockets. Cheap to clone.
@@ -355,11 +355,17 @@ impl Messenger {
         self.writer.submit(me, message, socket)
     }
 
-    /// My chats, newest activity first.
-    pub async fn my_chats(&self, me: i64) -> Result<Vec<ChatSummary>, DomainError> {
-        let mut chats = chats::list(&self.db, me).await?;
-        self.with_presence(chats.iter_mut().map(|c| &mut c.peer)).await;
-        Ok(chats)
+    /// A page of my chats, newest activity first, after `cursor` (from the start without
+    /// one); `limit` is 1 to [`crate::model::CHAT_PAGE_MAX`].
+    pub async fn my_chats(
+        &self,
+        me: i64,
+        cursor: Option<chats::ChatCursor>,
+        limit: u64,
+    ) -> Result<ChatPage, DomainError> {
+        let mut page = chats::page(&self.db, me, cursor, limit).await?;
+        self.with_presence(page.chats.iter_mut().map(|c| &mut c.peer)).await;
+        Ok(page)
     }
 
     /// The one chat with a peer (oneself: Saved Messages), created on first open.

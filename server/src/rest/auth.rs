@@ -27,6 +27,8 @@ fn user_agent(headers: &HeaderMap) -> Option<&str> {
         (status = CREATED, description = "The new user, signed in", body = User,
             headers(("Set-Cookie" = String, description = "`session=…; HttpOnly; SameSite=Lax; Path=/` (and `Secure` behind HTTPS), for 30 days"))),
         (status = CONFLICT, description = "`email_taken`: an account with this email exists (`fields.email` says so)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`rate_limited`: too many sign-ups from this address (`SIGN_UPS_PER_HOUR`, 60 by default); retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: a field is missing or out of range; `fields` names each one (`email`, `name`, `password`)", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "`busy` (too many password hashes under way) or `unavailable` (the database cannot be reached for the moment): retry after `Retry-After` seconds", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),

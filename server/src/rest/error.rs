@@ -25,6 +25,13 @@ impl ApiError {
     pub fn malformed(message: impl Into<String>) -> Self {
         Self(PublicError::new(ErrorKind::Malformed, "malformed_request", message))
     }
+
+    /// A request body over [`crate::BODY_LIMIT`] (413 `body_too_large`), whether it said so in
+    /// its `Content-Length` or turned out longer while it was read.
+    pub fn body_too_large() -> Self {
+        let message = format!("the request body is larger than {} KiB", crate::BODY_LIMIT / 1024);
+        Self(PublicError::new(ErrorKind::TooLarge, "body_too_large", message))
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -50,9 +57,7 @@ impl From<DomainError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                Self(PublicError::new(ErrorKind::TooLarge, "too_large", "the request body is too large"))
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => Self::body_too_large(),
             // Well-formed JSON with missing or mistyped fields.
             StatusCode::UNPROCESSABLE_ENTITY => {
                 Self(PublicError::new(ErrorKind::Invalid, "invalid_input", rejection.body_text()))

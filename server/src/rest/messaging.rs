@@ -4,9 +4,12 @@ use app::server_context::ServerContext;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use domain::chats::ChatCursor;
 use domain::directory::DirectoryQuery;
 use domain::input::NewMessage;
-use domain::model::{ChatSummary, Message, OpenChatRequest, ReadRequest, SendRequest, UserPage, UserSort};
+use domain::model::{
+    CHAT_PAGE_DEFAULT, ChatPage, ChatSummary, Message, OpenChatRequest, ReadRequest, SendRequest, UserPage, UserSort,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -73,23 +76,41 @@ pub async fn users(
     Ok(ApiJson(ctx.messenger.directory(query).await?))
 }
 
-/// `GET /api/v1/chats`: my chats, newest activity first.
+/// `?cursor=&limit=`
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChatsParams {
+    /// The `next_cursor` of the page before (default, or empty: the first page).
+    cursor: Option<String>,
+    /// Chats per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/chats`: a page of my chats, newest activity first.
 #[utoipa::path(
     get,
     path = "/chats",
     tag = "chats",
-    summary = "My chats",
-    description = "Each with its peer, last message and unread count; newest activity first.",
+    summary = "My chats, a page at a time",
+    description = "Each with its peer, last message and unread count; newest activity first, chats \
+        without messages last. Pass `next_cursor` back as `cursor` for the next page; it is null \
+        on the last one.",
+    params(ChatsParams),
     security(("session" = [])),
     responses(
-        (status = OK, description = "My chats", body = Vec<ChatSummary>),
+        (status = OK, description = "A page of my chats", body = ChatPage),
+        (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `cursor` is not one the server gave, or `limit` is out of range (`fields` names it)", body = ErrorBody),
     )
 )]
 pub async fn chats(
     State(ctx): State<ServerContext>,
     Caller(me): Caller,
-) -> Result<ApiJson<Vec<ChatSummary>>, ApiError> {
-    Ok(ApiJson(ctx.messenger.my_chats(me.user.id).await?))
+    ApiQuery(params): ApiQuery<ChatsParams>,
+) -> Result<ApiJson<ChatPage>, ApiError> {
+    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty()).map(ChatCursor::parse).transpose()?;
+    let limit = params.limit.unwrap_or(CHAT_PAGE_DEFAULT);
+    Ok(ApiJson(ctx.messenger.my_chats(me.user.id, cursor, limit).await?))
 }
 
 /// `POST /api/v1/chats {peer_id}`: the one chat with that peer (oneself: Saved Messages).
@@ -104,6 +125,8 @@ pub async fn chats(
     responses(
         (status = OK, description = "The chat", body = ChatSummary),
         (status = NOT_FOUND, description = "`not_found`: no such person", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`rate_limited`: too many chats opened (60 at once, then 2 a second); retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     )
 )]
 pub async fn open_chat(
@@ -175,6 +198,8 @@ pub async fn history(
         (status = CREATED, description = "The stored message (for a repeated `client_id`, the one stored the first time)", body = Message),
         (status = NOT_FOUND, description = "`not_found`: no such chat, or the caller is not one of its two participants", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "`invalid_input`: `text` or `client_id` out of range, or the `client_id` was used in another chat (`fields` names it)", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "`rate_limited`: too many messages (200 at once, then 50 a second); send again with the same `client_id` after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         (status = SERVICE_UNAVAILABLE, description = "`busy` (the send queue is full) or `unavailable` (the database cannot be reached for the moment): send again with the same `client_id` after `Retry-After` seconds (a send that was stored after all comes back as the first message)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     )

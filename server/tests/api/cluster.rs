@@ -90,12 +90,14 @@ async fn read_markers_typing_presence_and_sign_out_cross_nodes() {
     assert_eq!(bob_on_2.next().await["type"], "ack");
     assert_eq!(ann_on_1.next().await["message"]["text"], "hello Ann");
     let mut ann_on_2 = node2.socket(&ann).await;
-    let (_, chats) = node2.get(&ann, "/api/v1/chats").await;
+    let (_, page) = node2.get(&ann, "/api/v1/chats").await;
+    let chats = &page["chats"];
     assert_eq!(chats[0]["unread"], 1);
     ann_on_1.send(json!({ "type": "read", "chat_id": chat["id"], "seq": 1 })).await;
     let read = ann_on_2.next().await;
     assert_eq!((read["type"].as_str(), read["chat"]["unread"].as_u64()), (Some("read"), Some(0)), "{read}");
-    let (_, chats) = node2.get(&ann, "/api/v1/chats").await;
+    let (_, page) = node2.get(&ann, "/api/v1/chats").await;
+    let chats = &page["chats"];
     assert_eq!(chats[0]["unread"], 0);
 
     // Bob closes the app: Ann sees him go offline, with the time he was last seen.

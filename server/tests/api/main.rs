@@ -7,6 +7,7 @@ mod fake_telegram;
 mod helpers;
 mod limits;
 mod live;
+mod malformed;
 mod messaging;
 mod metrics;
 mod openapi;

@@ -147,7 +147,7 @@ async fn only_the_two_participants_can_see_or_touch_a_chat(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(nothing, body);
     let (_, chats) = app.get(&eve, "/api/v1/chats").await;
-    assert_eq!(chats, json!([]));
+    assert_eq!(chats, json!({ "chats": [], "next_cursor": null }));
 }
 
 async fn my_chats_show_the_preview_and_unread_count_until_read(backend: Backend) {
@@ -164,7 +164,8 @@ async fn my_chats_show_the_preview_and_unread_count_until_read(backend: Backend)
     let path = format!("/api/v1/chats/{}/messages", with_carla["id"]);
     app.post_json(&carla.client, &path, json!({ "text": "lunch?", "client_id": "c0" })).await;
 
-    let (_, chats) = app.get(&bob, "/api/v1/chats").await;
+    let (_, page) = app.get(&bob, "/api/v1/chats").await;
+    let chats = &page["chats"];
     assert_eq!(chats[0]["peer"]["name"], "Carla", "newest activity first: {chats}");
     assert_eq!(chats[0]["last_message"]["text"], "lunch?");
     assert_eq!(chats[1]["peer"]["name"], "Ann");
@@ -172,11 +173,104 @@ async fn my_chats_show_the_preview_and_unread_count_until_read(backend: Backend)
 
     let read = app.post_json(&bob.client, &format!("/api/v1/chats/{}/read", with_ann["id"]), json!({ "seq": 2 })).await;
     assert_eq!(read.status(), StatusCode::NO_CONTENT);
-    let (_, chats) = app.get(&bob, "/api/v1/chats").await;
+    let (_, page) = app.get(&bob, "/api/v1/chats").await;
+    let chats = &page["chats"];
     assert_eq!(chats[1]["unread"], 0);
     // Ann's own messages are never unread for her.
-    let (_, chats) = app.get(&ann, "/api/v1/chats").await;
+    let (_, page) = app.get(&ann, "/api/v1/chats").await;
+    let chats = &page["chats"];
     assert_eq!(chats[0]["unread"], 0);
+}
+
+async fn my_chats_come_in_pages_newest_activity_first_without_gaps_or_repeats(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let mut peers = Vec::new();
+    for i in 0..6 {
+        peers.push(app.person(&format!("p{i}@example.com"), &format!("Peer {i}")).await);
+    }
+    // Seven chats, opened in this order (the last two by the peer).
+    let saved = app.open_chat(&ann, ann.id).await["id"].as_i64().unwrap();
+    let mut chat = Vec::new();
+    for (i, peer) in peers.iter().enumerate() {
+        let opened = if i < 4 { app.open_chat(&ann, peer.id).await } else { app.open_chat(peer, ann.id).await };
+        chat.push(opened["id"].as_i64().unwrap());
+    }
+    let send = |who: &crate::helpers::Person, chat_id: i64, text: &str| {
+        let body = json!({ "text": text, "client_id": text });
+        let path = format!("/api/v1/chats/{chat_id}/messages");
+        let (client, app) = (who.client.clone(), &app);
+        async move { assert_eq!(app.post_json(&client, &path, body).await.status(), StatusCode::CREATED) }
+    };
+    // Activity in an order of its own: Peer 2, then Ann to Peer 0, Peer 4 (read), Peer 0 back,
+    // a note to self. Peers 1, 3 and 5 never write.
+    send(&peers[2], chat[2], "p2-1").await;
+    send(&peers[2], chat[2], "p2-2").await;
+    send(&ann, chat[0], "ann-to-p0").await;
+    send(&peers[4], chat[4], "p4-1").await;
+    let read = app.post_json(&ann.client, &format!("/api/v1/chats/{}/read", chat[4]), json!({ "seq": 1 })).await;
+    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+    send(&peers[0], chat[0], "p0-1").await;
+    send(&ann, saved, "note").await;
+
+    // (chat, last message, unread), newest activity first; then the empty ones, newest first.
+    let expected: Vec<(i64, Value, u64)> = vec![
+        (saved, json!("note"), 0),
+        (chat[0], json!("p0-1"), 1),
+        (chat[4], json!("p4-1"), 0),
+        (chat[2], json!("p2-2"), 2),
+        (chat[5], Value::Null, 0),
+        (chat[3], Value::Null, 0),
+        (chat[1], Value::Null, 0),
+    ];
+    let summary =
+        |c: &Value| (c["id"].as_i64().unwrap(), c["last_message"]["text"].clone(), c["unread"].as_u64().unwrap());
+
+    for limit in [2, 3, 7, 50] {
+        let (mut seen, mut pages, mut path) = (Vec::new(), 0, format!("/api/v1/chats?limit={limit}"));
+        loop {
+            let (status, page) = app.get(&ann, &path).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            pages += 1;
+            let chats = page["chats"].as_array().unwrap();
+            assert!(chats.len() <= limit, "{page}");
+            seen.extend(chats.iter().map(summary));
+            match page["next_cursor"].as_str() {
+                Some(cursor) => {
+                    assert_eq!(chats.len(), limit, "only the last page is short: {page}");
+                    path = format!("/api/v1/chats?limit={limit}&cursor={cursor}");
+                }
+                None => {
+                    assert_eq!(page["next_cursor"], Value::Null, "{page}");
+                    break;
+                }
+            }
+            assert!(pages <= 7, "paging with limit {limit} does not end");
+        }
+        assert_eq!(seen, expected, "limit {limit}");
+        assert_eq!(pages, 7usize.div_ceil(limit), "limit {limit}");
+    }
+    // Without a limit: 50, here all of them; a peer sees only their own chat.
+    let (_, page) = app.get(&ann, "/api/v1/chats").await;
+    assert_eq!(page["chats"].as_array().unwrap().len(), 7);
+    let (_, page) = app.get(&peers[2], "/api/v1/chats?cursor=").await;
+    assert_eq!(
+        page["chats"].as_array().unwrap().iter().map(summary).collect::<Vec<_>>(),
+        [(chat[2], json!("p2-2"), 0)]
+    );
+    assert_eq!(page["chats"][0]["peer"]["name"], "Ann");
+
+    for bad in ["nope", "MXwtfDEwLjB8Nw%3D", "%00", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let (status, body) = app.get(&ann, &format!("/api/v1/chats?cursor={bad}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_input");
+        assert!(body["error"]["fields"]["cursor"].is_string(), "{bad}: {body}");
+    }
+    for bad in [0, 101] {
+        let (status, body) = app.get(&ann, &format!("/api/v1/chats?limit={bad}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body["error"]["fields"]["limit"].is_string(), "{bad}: {body}");
+    }
 }
 
 crate::on_both_backends!(
@@ -187,4 +281,5 @@ crate::on_both_backends!(
     bad_message_text_is_refused_with_a_clear_error,
     only_the_two_participants_can_see_or_touch_a_chat,
     my_chats_show_the_preview_and_unread_count_until_read,
+    my_chats_come_in_pages_newest_activity_first_without_gaps_or_repeats,
 );

@@ -427,7 +427,11 @@ async fn documented_responses_are_the_real_ones(backend: Backend) {
     let history = ann.get(app.url(&messages)).send().await.unwrap();
     assert_eq!(spec.check("GET", "/api/v1/chats/{id}/messages", history).await[0], message);
     let chats = spec.check("GET", "/api/v1/chats", ann.get(app.url("/api/v1/chats")).send().await.unwrap()).await;
-    assert_eq!(chats[0]["last_message"], message);
+    assert_eq!(chats["chats"][0]["last_message"], message);
+    assert_eq!(chats["next_cursor"], Value::Null);
+    let bad_cursor = ann.get(app.url("/api/v1/chats?cursor=nope")).send().await.unwrap();
+    assert_eq!(bad_cursor.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(spec.check("GET", "/api/v1/chats", bad_cursor).await["error"]["fields"]["cursor"].is_string());
     let read = post(&ann, &format!("/api/v1/chats/{}/read", chat["id"]), json!({ "seq": 1 })).await.unwrap();
     assert_eq!(read.status(), StatusCode::NO_CONTENT);
     spec.check("POST", "/api/v1/chats/{id}/read", read).await;

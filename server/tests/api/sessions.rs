@@ -219,3 +219,41 @@ async fn new_passwords_are_long_and_uncommon_but_older_short_ones_still_sign_in(
     app.db.execute_raw(statement).await.expect("an older password");
     assert_eq!(app.login(&crate::helpers::browser(), "ann@example.com", "8chars!!").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_socket_that_stopped_reading_is_dropped_once_its_session_ends() {
+    let app = spawn_app_with(Backend::Sqlite, &[("RATE_LIMITS", "off")]).await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    let chat = app.open_chat(&bob, ann.id).await;
+    // Ann's tab stops reading (a frozen page): it never reads another frame.
+    let _frozen = app.socket(&ann).await;
+    // Bob writes enough for her connection's buffers to fill, so the server's writes to it block.
+    let mut bob_socket = app.socket(&bob).await;
+    let text = "x".repeat(4_000);
+    const SENT: usize = 3_000;
+    for i in 0..SENT {
+        bob_socket
+            .send(json!({ "type": "send", "chat_id": chat["id"], "client_id": format!("f{i}"), "text": text }))
+            .await;
+    }
+    let mut acked = 0;
+    while acked < SENT {
+        if bob_socket.next().await["type"] == "ack" {
+            acked += 1;
+        }
+    }
+    // Ann signs out (from another tab). Her frozen socket cannot take the close frame; the
+    // server's write times out and the connection goes: she is offline for Bob.
+    let response = app.post_json(&ann.client, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, page) = app.get(&bob, "/api/v1/users?q=Ann").await;
+        if page["users"][0]["online"] == false {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the frozen socket is still open: {page}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
