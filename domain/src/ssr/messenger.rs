@@ -452,8 +452,9 @@ impl Messenger {
 
     /// Unlinks my account from Telegram (no more notifications); my open settings update.
     pub async fn telegram_unlink(&self, me: UserId) -> Result<(), DomainError> {
-        telegram::unlink_user(&self.db, me).await?;
-        self.telegram_changed(me, false);
+        if telegram::unlink_user(&self.db, me).await? {
+            self.telegram_changed(me, false);
+        }
         Ok(())
     }
 

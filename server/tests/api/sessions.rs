@@ -118,17 +118,20 @@ async fn a_session_ends_after_90_days_however_often_it_is_used(backend: Backend)
     assert!(signed_in(&app, &ann).await);
     // Signed in 91 days ago and used all along.
     let started = (chrono::Utc::now() - chrono::Duration::days(91)).to_rfc3339();
-    let statement = sea_orm::Statement::from_sql_and_values(
-        app.db.get_database_backend(),
-        match app.db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "UPDATE sessions SET created_at = $1::timestamptz WHERE user_id = $2",
-            _ => "UPDATE sessions SET created_at = ? WHERE user_id = ?",
-        },
-        [started.into(), ann.id.into()],
-    );
-    app.db.execute_raw(statement).await.expect("backdate the session");
+    let backdate = [
+        "UPDATE sessions SET created_at = $1::timestamptz WHERE user_id = $2",
+        "UPDATE sessions SET created_at = ? WHERE user_id = ?",
+    ];
+    execute(&app, backdate, [started.into(), ann.id.into()]).await;
     assert!(!signed_in(&app, &ann).await, "older than 90 days");
     assert!(sessions_of_status(&app, &ann).await == StatusCode::UNAUTHORIZED);
+}
+
+/// Runs a statement on the app's database: `[PostgreSQL's spelling, SQLite's]`.
+async fn execute(app: &TestApp, sql: [&str; 2], values: [sea_orm::Value; 2]) {
+    let backend = app.db.get_database_backend();
+    let sql = if backend == sea_orm::DbBackend::Postgres { sql[0] } else { sql[1] };
+    app.db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await.expect(sql);
 }
 
 async fn sessions_of_status(app: &TestApp, person: &Person) -> StatusCode {
@@ -208,15 +211,9 @@ async fn new_passwords_are_long_and_uncommon_but_older_short_ones_still_sign_in(
     // Someone who chose an 8-character password under the old rule still signs in.
     let ann = app.person("ann@example.com", "Ann").await;
     let old_hash = domain::passwords::Hashing::new(1, 4).hash("8chars!!".to_owned()).await.expect("hash");
-    let statement = sea_orm::Statement::from_sql_and_values(
-        app.db.get_database_backend(),
-        match app.db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "UPDATE users SET password_hash = $1 WHERE id = $2",
-            _ => "UPDATE users SET password_hash = ? WHERE id = ?",
-        },
-        [old_hash.into(), ann.id.into()],
-    );
-    app.db.execute_raw(statement).await.expect("an older password");
+    let older =
+        ["UPDATE users SET password_hash = $1 WHERE id = $2", "UPDATE users SET password_hash = ? WHERE id = ?"];
+    execute(&app, older, [old_hash.into(), ann.id.into()]).await;
     assert_eq!(app.login(&crate::helpers::browser(), "ann@example.com", "8chars!!").await.status(), StatusCode::OK);
 }
 
