@@ -64,8 +64,13 @@ pub async fn register_many(
     Ok(accounts)
 }
 
+/// The e-mail address of the `i`th user `register_many` signs up in run `run`.
+pub fn email_of(run: &str, i: usize) -> String {
+    format!("u{i}.{run}@bench.test")
+}
+
 async fn register(http: &reqwest::Client, base: &str, run: &str, i: usize) -> anyhow::Result<Account> {
-    let email = format!("u{i}.{run}@bench.test");
+    let email = email_of(run, i);
     let body = serde_json::json!({ "email": email, "name": format!("Bench {i}"), "password": PASSWORD });
     let response =
         http.post(format!("{base}/api/v1/auth/register")).json(&body).send().await.context("POST /auth/register")?;

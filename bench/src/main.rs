@@ -12,10 +12,12 @@
 //!   idle            --users 1000 --sockets-per-user 10       server memory per idle socket
 //!   memory          --users 1000 --pairs 10 --duration 20    server memory fresh, after sign-ups, under load, after
 //!   chats-page      --chats 5000 --limit 50 --samples 200   one user's first page of chats and one deep down
+//!   flood           --requests 5000 --connections 200        sign-ins at once; /healthz latency and memory meanwhile
 //!   report          --from FILE.jsonl [--out FILE.md]        a Markdown report of the JSON lines
 //! ```
 
 mod api;
+mod flood;
 mod relay;
 mod report;
 mod scenarios;
@@ -90,6 +92,9 @@ enum Scenario {
     Memory(MemoryArgs),
     /// One user with thousands of chats: latency of the first page of them and of one deep down
     ChatsPage(ChatsPageArgs),
+    /// A flood of sign-ins (or sign-ups) from many connections: how the server answers it,
+    /// /healthz latency meanwhile, and the server's memory before, at the peak and after
+    Flood(FloodArgs),
     /// A Markdown report (machine, targets met or missed, one row per run) of --json-out lines
     Report(ReportArgs),
 }
@@ -180,6 +185,22 @@ struct ChatsPageArgs {
     /// Timed requests of each page [default: 200, --quick 50]
     #[arg(long)]
     samples: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct FloodArgs {
+    /// What each request asks for
+    #[arg(long, value_enum, default_value_t = flood::FloodKind::SignIn)]
+    kind: flood::FloodKind,
+    /// Requests in all [default: 5000, --quick 500]
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Connections, each with one request under way at a time
+    #[arg(long, default_value_t = 200)]
+    connections: usize,
+    /// Milliseconds between two /healthz probes (1-1000)
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    probe_ms: usize,
 }
 
 #[derive(Args, Debug)]
@@ -376,6 +397,19 @@ async fn on_messenger(cli: &Cli, server: &Server) -> anyhow::Result<Report> {
             let limit = check_count("limit", args.limit, 100)?;
             let samples = check_count("samples", args.samples.unwrap_or(if cli.quick { 50 } else { 200 }), 100_000)?;
             scenarios::chats_page(&common, server, &ChatsPagePlan { chats, limit, samples }).await
+        }
+        Scenario::Flood(args) => {
+            let plan = flood::FloodPlan {
+                kind: args.kind,
+                requests: check_count(
+                    "requests",
+                    args.requests.unwrap_or(if cli.quick { 500 } else { 5000 }),
+                    1_000_000,
+                )?,
+                connections: check_count("connections", args.connections, 10_000)?,
+                probe_every: Duration::from_millis(check_count("probe-ms", args.probe_ms, 1000)? as u64),
+            };
+            flood::flood(&common, server, &plan).await
         }
         Scenario::Relay(_) | Scenario::RelaySaturate(_) => unreachable!("the relay needs no server"),
         Scenario::Report(_) => unreachable!("a report runs nothing"),

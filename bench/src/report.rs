@@ -144,7 +144,7 @@ pub fn render(records: &[Value], machine: &Machine) -> String {
     md.push_str("\n## Runs\n\n");
     md.push_str(
         "Latencies in ms, send → peer's read (`rate`: from the scheduled instant; `chats-page`: request → last \
-         byte of a page of chats, the first page and the deep one together); msgs/s delivered to the peer; \
+         byte of a page of chats, the first page and the deep one together; `flood`: `/healthz` during the flood); msgs/s delivered to the peer; \
          faults are lost / duplicated / out of order (gaps + reorders); CPU in % of one core.\n\n",
     );
     md.push_str(
@@ -267,6 +267,56 @@ pub fn targets(records: &[Value]) -> Vec<TargetRow> {
                 measured: format!("{} ms the first page, {} ms the page at {}", ms(first), ms(deep), int(offset)),
                 result: verdict(first.max(deep), 50.0, Bound::Below, |gap| format!("{} ms", ms(gap))),
             },
+            None => unmeasured(target),
+        });
+    }
+
+    for (db, name, _) in dbs {
+        let target = format!("/healthz p99 while 5,000 sign-ins from 200 connections flood {name} < 100 ms");
+        let run = latest(records, |r| {
+            is(r, "messenger", Some(db), "flood") && num(r, "/params/requests").is_some_and(|n| n >= 5000.0)
+        });
+        rows.push(match run.and_then(|r| num(r, "/latency_ms/p99")) {
+            Some(p99) => TargetRow {
+                target,
+                measured: format!("{} ms", ms(p99)),
+                result: verdict(p99, 100.0, Bound::Below, |gap| format!("{} ms", ms(gap))),
+            },
+            None => unmeasured(target),
+        });
+        // Flat: the flood costs no more than the hashes that run at once (19 MiB each, one per
+        // core) and a margin for its 200 connections, and the server is back under the memory
+        // target once it is over.
+        let target = format!(
+            "Server memory during that flood on {name} ≤ before + 19 MiB a hashing worker + 32 MB, and < 64 MB after"
+        );
+        let figures = run.and_then(|r| {
+            Some((
+                num(r, "/rss_before_mb")?,
+                num(r, "/rss_peak_mb")?,
+                num(r, "/rss_after_mb")?,
+                num(r, "/hashing_workers").unwrap_or(1.0),
+            ))
+        });
+        rows.push(match figures {
+            Some((before, peak, after, workers)) => {
+                let peak_limit = before + workers * 19.0 * 1.048_576 + 32.0;
+                TargetRow {
+                    target,
+                    measured: format!(
+                        "{} MB before, {} MB peak (limit {}), {} MB after",
+                        one(before),
+                        one(peak),
+                        one(peak_limit),
+                        one(after)
+                    ),
+                    result: match (peak <= peak_limit, after < 64.0) {
+                        (true, true) => "met".into(),
+                        (false, _) => format!("missed by {} MB at the peak", one(peak - peak_limit)),
+                        (true, false) => format!("missed by {} MB after", one(after - 64.0)),
+                    },
+                }
+            }
             None => unmeasured(target),
         });
     }
@@ -404,8 +454,27 @@ fn params(r: &Value) -> String {
     if let Some(samples) = get("samples") {
         words.push(format!("{} samples", int(samples)));
     }
-    let known =
-        ["users", "sockets_per_user", "pairs", "window", "rate", "duration_s", "settle_s", "chats", "limit", "samples"];
+    if let (Some(requests), Some(kind)) = (get("requests"), params.get("kind").and_then(Value::as_str)) {
+        words.push(format!("{} {kind} requests", int(requests)));
+    }
+    if let Some(connections) = get("connections") {
+        words.push(format!("{} connections", int(connections)));
+    }
+    let known = [
+        "users",
+        "sockets_per_user",
+        "pairs",
+        "window",
+        "rate",
+        "duration_s",
+        "settle_s",
+        "chats",
+        "limit",
+        "samples",
+        "requests",
+        "kind",
+        "connections",
+    ];
     for (key, value) in params.iter().filter(|(k, _)| !known.contains(&k.as_str())) {
         words.push(format!("{key} {value}"));
     }
@@ -451,9 +520,25 @@ fn notes(r: &Value, scenario: &str) -> String {
             mb("rss_load_peak_mb"),
             mb("rss_after_load_mb")
         )),
+        "flood" => {
+            if let Some(statuses) = r.get("statuses").and_then(Value::as_object) {
+                let answers: Vec<String> =
+                    statuses.iter().filter_map(|(code, n)| Some(format!("{} × {code}", int(n.as_f64()?)))).collect();
+                notes.push(format!("answers: {}", answers.join(", ")));
+            }
+            notes.push(format!(
+                "RSS MB: before {}, peak {}, after {}",
+                mb("rss_before_mb"),
+                mb("rss_peak_mb"),
+                mb("rss_after_mb")
+            ));
+        }
         _ => {}
     }
     for (key, what) in [
+        ("server_errors", "server errors other than 503"),
+        ("no_answer", "requests unanswered"),
+        ("healthz_failed", "/healthz probes failed"),
         ("errors", "errors"),
         ("load_errors", "errors"),
         ("busy_retries", "busy retries"),
@@ -597,6 +682,34 @@ mod tests {
             "{markdown}"
         );
         assert!(markdown.contains("first page p50 2.00 / p99 4.25 ms; the page at 4,500 p50 1.50 / p99 3.50 ms"));
+    }
+
+    #[test]
+    fn a_flood_is_judged_by_the_health_check_meanwhile_and_says_how_it_was_answered() {
+        let line = |db: &str, requests: u64, p99: f64| {
+            serde_json::json!({
+                "scenario": "flood", "target": "messenger", "db": db,
+                "params": { "kind": "sign-in", "requests": requests, "connections": 200, "probe_ms": 20 },
+                "statuses": { "401": 700, "503": 4300 }, "server_errors": 0, "no_answer": 0,
+                "latency_ms": { "p50": 1.0, "p99": p99, "max": p99 }, "healthz_failed": 0,
+                "rss_before_mb": 30.0, "rss_peak_mb": 70.5, "rss_after_mb": 31.0, "hashing_workers": 2, "unix_time": 1,
+            })
+        };
+        let records = vec![line("sqlite", 5000, 4.5), line("postgres", 5000, 150.0), line("postgres", 100, 1.0)];
+        let rows = targets(&records);
+        let sqlite = result_of(&rows, "/healthz p99 while 5,000 sign-ins from 200 connections flood SQLite");
+        assert_eq!((sqlite.measured.as_str(), sqlite.result.as_str()), ("4.50 ms", "met"));
+        // The small run says nothing about 5,000 requests.
+        let pg = result_of(&rows, "/healthz p99 while 5,000 sign-ins from 200 connections flood PostgreSQL");
+        assert_eq!(pg.result, "missed by 50.0 ms");
+        let memory = result_of(&rows, "Server memory during that flood on SQLite");
+        assert_eq!(memory.measured, "30.0 MB before, 70.5 MB peak (limit 101.8), 31.0 MB after");
+        assert_eq!(memory.result, "met");
+        let markdown = render(&records, &Machine::default());
+        assert!(
+            markdown.contains("answers: 700 × 401, 4,300 × 503; RSS MB: before 30.0, peak 70.5, after 31.0"),
+            "{markdown}"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn ms(us: u64) -> f64 {
     round3(us as f64 / 1000.0)
 }
 
-fn quantiles(h: &Histogram<u64>) -> Value {
+pub(crate) fn quantiles(h: &Histogram<u64>) -> Value {
     if h.is_empty() {
         return Value::Null;
     }
@@ -114,7 +114,7 @@ fn quantiles(h: &Histogram<u64>) -> Value {
     })
 }
 
-fn quantile_line(h: &Histogram<u64>) -> String {
+pub(crate) fn quantile_line(h: &Histogram<u64>) -> String {
     if h.is_empty() {
         return "no samples".into();
     }
@@ -405,7 +405,7 @@ const WIND_DOWN_MAX: Duration = Duration::from_secs(20);
 /// hashed on tokio's blocking threads, which linger for 10 s, and the allocator gives back
 /// their memory only when they end. Without this, a reading taken soon after the sign-ups
 /// holds memory about to be returned.
-async fn wind_down(server: &Server, threads_before: Option<u64>) {
+pub(crate) async fn wind_down(server: &Server, threads_before: Option<u64>) {
     let (Some(pid), Some(before)) = (server.pid, threads_before) else { return };
     let started = Instant::now();
     while util::threads(pid).is_some_and(|now| now > before) && started.elapsed() < WIND_DOWN_MAX {
@@ -420,7 +420,7 @@ async fn wind_down(server: &Server, threads_before: Option<u64>) {
 /// How long a memory reading waits for the figure to settle.
 const SETTLE_MAX: Duration = Duration::from_secs(15);
 
-async fn settled_rss(server: &Server) -> Option<u64> {
+pub(crate) async fn settled_rss(server: &Server) -> Option<u64> {
     util::settled_rss_kib(server.pid?, SETTLE_MAX).await
 }
 
