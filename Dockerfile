@@ -12,25 +12,19 @@
 # table.fill instructions. The runtime is the same Debian release as the builder, since the
 # server binary is linked against the builder's C library.
 
-# ---- tools: the Rust toolchain plus what `cargo leptos build --release` needs
+# ---- tools: the Rust toolchain with the WebAssembly target, wasm-opt and cargo-chef. The site
+# is built by the workspace's own `cargo xtask` (xtask/): no other build tool to install.
 FROM rust:1.95-slim-trixie AS chef
-# Keep in step with CARGO_LEPTOS_VERSION in the Makefile and with the workspace's
-# `wasm-bindgen = "=…"` pin in Cargo.toml (or pass --build-arg WASM_BINDGEN_VERSION=…).
 ARG CARGO_CHEF_VERSION=0.1.73
-ARG CARGO_LEPTOS_VERSION=0.3.10
-ARG WASM_BINDGEN_VERSION=0.2.130
-# binaryen: wasm-opt, which shrinks the release WASM; make and perl: cargo-leptos builds
-# its own OpenSSL from source.
+# binaryen: wasm-opt, which shrinks the release WASM.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends binaryen make perl \
+    && apt-get install -y --no-install-recommends binaryen \
     && rm -rf /var/lib/apt/lists/*
-# The tools are compiled without LTO: much quicker to build, and fast enough to run.
+# cargo-chef is compiled without LTO: much quicker to build, and fast enough to run.
 RUN rustup target add wasm32-unknown-unknown \
-    && export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    && cargo install cargo-chef --version "${CARGO_CHEF_VERSION}" --locked \
-    && cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked --features no_downloads \
-    && cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+    && CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        cargo install cargo-chef --version "${CARGO_CHEF_VERSION}" --locked
 WORKDIR /build
 
 # ---- the list of dependencies, from the manifests and Cargo.lock only
@@ -41,19 +35,20 @@ RUN cargo chef prepare --recipe-path recipe.json
 # ---- dependencies first (a layer that changes only with Cargo.lock), then the messenger
 FROM chef AS builder
 COPY --from=planner /build/recipe.json recipe.json
-# .cargo/config.toml sets LEPTOS_OUTPUT_NAME for every cargo command, as cargo-leptos does,
-# so the dependencies built here are the ones `cargo leptos build` reuses.
+# .cargo/config.toml sets LEPTOS_OUTPUT_NAME for every cargo command and the `xtask` alias.
 COPY .cargo .cargo
-# The same two builds as cargo-leptos: the server for this machine (release profile), and the
-# browser app for WebAssembly (wasm-release profile, in target/front).
-RUN cargo chef cook --release --no-default-features --package server --recipe-path recipe.json \
-    && cargo chef cook --profile wasm-release --target wasm32-unknown-unknown --target-dir target/front \
-        --no-default-features --package frontend --recipe-path recipe.json
+# The three builds of `cargo xtask build --release`: the server side (the workspace's default
+# members, release profile), the browser app for WebAssembly (wasm-release profile), and
+# xtask itself.
+RUN cargo chef cook --release --recipe-path recipe.json \
+    && cargo chef cook --profile wasm-release --target wasm32-unknown-unknown --package frontend \
+        --recipe-path recipe.json \
+    && cargo chef cook --release --package xtask --recipe-path recipe.json
 COPY . .
-# Writes target/release/messenger and target/site: pkg/ (WASM, JS, CSS, each also
-# precompressed as .br and .gz, which the server sends to browsers that accept them) and
-# the files of public/.
-RUN cargo leptos build --release --precompress
+# Writes target/release/messenger and target/site: pkg/ (the WASM, JS and CSS, named after
+# their content, each also precompressed as .br and .gz, which the server sends to browsers
+# that accept them) and the files of public/.
+RUN WASM_OPT=/usr/bin/wasm-opt cargo xtask build --release
 
 # ---- runtime
 FROM debian:trixie-slim AS runtime

@@ -8,6 +8,7 @@ mod docs;
 mod http;
 mod metrics;
 pub mod rest;
+mod site;
 pub mod state;
 mod telegram;
 pub mod ws;
@@ -33,6 +34,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -41,6 +43,16 @@ use tracing::Level;
 
 pub use config::Config;
 use state::AppState;
+
+/// A failed response, as an error in the log; except 503, the answer to more work than the
+/// node takes (a flood of password hashes, say), which a flood would otherwise turn into as
+/// many error lines. Every response is logged anyway, with its status, at INFO.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    if !matches!(class, ServerErrorsFailureClass::StatusCode(code) if code == axum::http::StatusCode::SERVICE_UNAVAILABLE)
+    {
+        tracing::error!(classification = %class, ?latency, "response failed");
+    }
+}
 
 /// Largest request body accepted anywhere, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -90,7 +102,7 @@ impl Application {
         });
 
         let leptos = LeptosOptions::builder()
-            .output_name("messenger")
+            .output_name(site::output_name(&config.site_root))
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
@@ -240,6 +252,7 @@ fn router(state: AppState, metrics_allow: &[ipnet::IpNet]) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
         .merge(metrics::routes(metrics_allow))
+        .nest("/pkg", site::pkg_routes(&state.leptos.site_root, &state.leptos.output_name))
         .leptos_routes_with_context(&state, routes, provide_ctx.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -260,7 +273,8 @@ fn router(state: AppState, metrics_allow: &[ipnet::IpNet]) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(log_failure),
         )
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)

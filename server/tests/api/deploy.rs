@@ -223,8 +223,9 @@ async fn behind_nginx_a_rolling_restart_of_both_nodes_loses_nothing_and_doubles_
     assert_eq!(stored, sent, "stored once each, in the order sent");
 }
 
-/// What `make deploy-test` serves: the release site (`cargo leptos build --release
-/// --precompress`, its WASM shrunk by wasm-opt) through nginx, precompressed. `make unit`
+/// What `make deploy-test` serves: the release site (`cargo xtask build --release`, its WASM
+/// shrunk by wasm-opt, its files named after their content) through nginx, precompressed and
+/// cached for good. `make unit`
 /// skips this one: it runs before any release build exists.
 #[tokio::test]
 async fn release_site_is_served_optimized_and_compressed_through_nginx() {
@@ -245,23 +246,29 @@ async fn release_site_is_served_optimized_and_compressed_through_nginx() {
     let page = client.get(format!("{}/login", nginx.address)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("/pkg/messenger.js") && html.contains("/pkg/messenger.wasm"), "{html}");
+    let name = std::fs::read_to_string(format!("{site_root}/pkg/output-name")).expect("the site's pkg/output-name");
+    let name = name.trim();
+    assert!(name.starts_with("messenger-"), "a hashed name: {name}");
+    let (wasm_path, js_path) = (format!("/pkg/{name}.wasm"), format!("/pkg/{name}.js"));
+    assert!(html.contains(&js_path) && html.contains(&wasm_path), "{html}");
 
     let get = |path: &str, encoding: &str| {
         client.get(format!("{}{path}", nginx.address)).header("accept-encoding", encoding).send()
     };
     // Whole, the optimized WASM is well under 2 MB (a debug build is about 8 MB) ...
-    let plain = get("/pkg/messenger.wasm", "identity").await.unwrap();
+    let plain = get(&wasm_path, "identity").await.unwrap();
     assert_eq!(plain.status(), StatusCode::OK);
     assert_eq!(plain.headers()["content-type"], "application/wasm");
+    assert_eq!(plain.headers()["cache-control"], "public, max-age=31536000, immutable");
     let wasm = plain.bytes().await.unwrap();
     assert!(wasm.starts_with(b"\0asm"), "a WebAssembly module");
     assert!(wasm.len() < 2_000_000, "the WASM is {} bytes: not the optimized build", wasm.len());
     // ... and goes out brotli-compressed, precompressed at build time, to a browser that accepts it.
-    let brotli = get("/pkg/messenger.wasm", "br, gzip").await.unwrap();
+    let brotli = get(&wasm_path, "br, gzip").await.unwrap();
     assert_eq!(brotli.headers()["content-encoding"], "br");
     let on_the_wire = brotli.bytes().await.unwrap().len();
     assert!(on_the_wire < wasm.len() / 2, "{on_the_wire} bytes compressed of {}", wasm.len());
-    let script = get("/pkg/messenger.js", "gzip").await.unwrap();
+    let script = get(&js_path, "gzip").await.unwrap();
     assert_eq!(script.headers()["content-encoding"], "gzip");
+    assert_eq!(script.headers().get_all("cache-control").iter().count(), 1, "one Cache-Control, the app's");
 }

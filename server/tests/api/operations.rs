@@ -70,17 +70,51 @@ async fn an_unknown_page_renders_the_not_found_page_without_server_errors(backen
 }
 
 async fn the_page_loads_the_wasm_file_the_build_produces(backend: Backend) {
-    // cargo-leptos writes pkg/messenger.wasm; a server built by plain cargo must ask for
-    // the same file (see .cargo/config.toml).
+    // Without a name file (a site built otherwise, or none), the files are pkg/messenger.*
+    // (see .cargo/config.toml).
     let app = spawn_app(backend).await;
     let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(r#"href="/pkg/messenger.wasm""#), "{html}");
+    assert!(html.contains(r#"href="/pkg/messenger.css""#), "{html}");
+}
+
+async fn the_pages_name_the_hashed_files_and_browsers_keep_them_for_good(backend: Backend) {
+    // What `cargo xtask build --release` writes.
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("output-name"), "messenger-0123456789abcdef\n").unwrap();
+    std::fs::write(pkg.join("messenger-0123456789abcdef.js"), "export default 1;").unwrap();
+    std::fs::write(pkg.join("messenger-0123456789abcdef.js.br"), b"\x0b\x08\x80export default 1;\x03").unwrap();
+    std::fs::write(pkg.join("messenger-0123456789abcdef.css"), "body{}").unwrap();
+    let app = spawn_app_with(backend, &[("LEPTOS_SITE_ROOT", site.path().to_str().unwrap())]).await;
+
+    let html = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    for file in ["messenger-0123456789abcdef.js", "messenger-0123456789abcdef.wasm", "messenger-0123456789abcdef.css"] {
+        assert!(html.contains(&format!(r#"href="/pkg/{file}""#)), "{file} in {html}");
+    }
+    let get = |path: &str, encoding: &str| app.client.get(app.url(path)).header("accept-encoding", encoding).send();
+    let script = get("/pkg/messenger-0123456789abcdef.js", "identity").await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(script.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(script.text().await.unwrap(), "export default 1;");
+    // The precompressed file, to a browser that takes brotli.
+    let compressed = get("/pkg/messenger-0123456789abcdef.js", "br").await.unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+    assert_eq!(compressed.headers()["cache-control"], "public, max-age=31536000, immutable");
+    // The name file changes with every build: revalidated. A missing file is not cached.
+    let name = get("/pkg/output-name", "identity").await.unwrap();
+    assert_eq!(name.headers()["cache-control"], "no-cache");
+    let missing = get("/pkg/messenger-ffffffffffffffff.js", "identity").await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get("cache-control").is_none());
 }
 
 crate::on_both_backends!(
     every_response_says_no_sniffing_no_framing_and_no_referrer_to_other_sites,
     an_unknown_page_renders_the_not_found_page_without_server_errors,
     the_page_loads_the_wasm_file_the_build_produces,
+    the_pages_name_the_hashed_files_and_browsers_keep_them_for_good,
     health_and_readiness_report_the_database_and_redis,
     the_sign_in_page_is_rendered_on_the_server,
     the_main_page_sends_visitors_without_a_session_to_sign_in,

@@ -1,0 +1,140 @@
+//! `cargo xtask`: how the messenger is built and run from source.
+//!
+//! ```text
+//! cargo xtask build [--release] [--site-only]   the site under target/site, then the server
+//! cargo xtask run [--release]                   build, then serve http://127.0.0.1:3000
+//! cargo xtask dev                               debug build and serve; rebuild and restart on changes
+//! ```
+//!
+//! The site is the browser's half: the `frontend` crate compiled to WebAssembly, its
+//! JavaScript glue from wasm-bindgen (the library, at the `wasm-bindgen` crate's version),
+//! `style/main.css` and the files of `public/`. `--release` builds the WASM for size, shrinks
+//! it with wasm-opt and precompresses every file with brotli and gzip. Either way the WASM,
+//! JS and CSS are named after a hash of their content (`pkg/messenger-<hash>.{wasm,js,css}`),
+//! so browsers may keep them for good, and `pkg/output-name` says which name is current; the
+//! server reads it at start-up.
+
+mod dev;
+mod site;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "xtask", about = "Builds and runs the messenger from source")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Build the site under target/site, then the server
+    Build(BuildArgs),
+    /// Build, then start the server on target/site (SQLite under ./data unless .env says otherwise)
+    Run(BuildArgs),
+    /// Debug build and start; rebuild and restart whenever a source file changes
+    Dev,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+struct BuildArgs {
+    /// The optimized build: WASM for size plus wasm-opt, precompressed files, release server
+    #[arg(long)]
+    release: bool,
+    /// Only the site (no server binary)
+    #[arg(long)]
+    site_only: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Task::Build(args) => build(&Workspace::locate(), args).map(drop),
+        Task::Run(args) => run(&Workspace::locate(), args),
+        Task::Dev => dev::run(&Workspace::locate()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where things are.
+pub struct Workspace {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target folder (`CARGO_TARGET_DIR`, else `target/`).
+    pub target: PathBuf,
+    /// The site the server serves: `target/site` under the root, wherever cargo builds.
+    pub site: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => root.join(dir),
+            _ => root.join("target"),
+        };
+        let site = root.join("target").join("site");
+        Self { root, target, site }
+    }
+
+    /// The server binary a build of this kind writes.
+    pub fn server_binary(&self, release: bool) -> PathBuf {
+        self.target.join(if release { "release" } else { "debug" }).join("messenger")
+    }
+}
+
+/// Builds the site, then (unless `site_only`) the server; the server binary's path.
+fn build(ws: &Workspace, args: BuildArgs) -> anyhow::Result<PathBuf> {
+    site::build(ws, args.release)?;
+    let binary = ws.server_binary(args.release);
+    if !args.site_only {
+        // Without `-p`: the default members, as `cargo test` builds them, so the features
+        // of shared dependencies are the same and the server is not built twice.
+        let mut cargo = cargo(ws);
+        cargo.args(["build", "--bin", "messenger"]);
+        if args.release {
+            cargo.arg("--release");
+        }
+        status(&mut cargo, "building the server")?;
+    }
+    Ok(binary)
+}
+
+fn run(ws: &Workspace, args: BuildArgs) -> anyhow::Result<()> {
+    if args.site_only {
+        bail!("`run` needs the server: leave out --site-only");
+    }
+    let binary = build(ws, args)?;
+    let code = server(ws, &binary).status().with_context(|| format!("starting {}", binary.display()))?;
+    if code.success() { Ok(()) } else { bail!("the server stopped: {code}") }
+}
+
+/// The server, started from the workspace root on the built site.
+fn server(ws: &Workspace, binary: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command.current_dir(&ws.root).env("LEPTOS_SITE_ROOT", &ws.site);
+    command
+}
+
+/// `cargo` from the workspace root.
+fn cargo(ws: &Workspace) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(&ws.root);
+    command
+}
+
+/// Runs `command` to its end; an error naming `what` unless it succeeded.
+fn status(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let code = command.status().with_context(|| format!("{what}: starting {:?}", command.get_program()))?;
+    if code.success() { Ok(()) } else { bail!("{what} failed ({code})") }
+}
