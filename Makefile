@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
+.PHONY: page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build what users get (the optimized site and the release
 ## server, see `release`), and serve http://127.0.0.1:3000 on SQLite under ./data
@@ -19,8 +19,8 @@ dev: setup
 
 ## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node,
 ## outage and killed-node tests included), the API fuzzed by schemathesis, browser tests, then the
-## release build behind nginx
-test: check deploy-check unit schemathesis e2e deploy-test
+## release build behind nginx, and the release build's page weight (a report, not a test)
+test: check deploy-check unit schemathesis e2e deploy-test page-weight
 
 ## setup: the Rust tools the build needs (quick when already there): the WebAssembly target.
 ## The site is built by `cargo xtask` (xtask/), a crate of this workspace, so there is no
@@ -74,6 +74,13 @@ deploy-test: release
 e2e: build setup-e2e
 	cd end2end && npx playwright test
 
+## page-weight: bytes on the wire of a first visit (sign-in page, sign-up, messenger) and the time
+## until the sign-in page is usable and a signed-in reload shows the chats on Fast 3G with a 4x
+## slower CPU, of the release build in Chromium (scripts/page-weight.sh); `make bench` keeps the
+## figures with its others
+page-weight: release setup-e2e
+	MESSENGER_BIN=$(TARGET_DIR)/release/messenger scripts/page-weight.sh $(PAGE_WEIGHT_ARGS)
+
 ## drops databases left by earlier test runs (each black-box test creates its own)
 clean-test-databases:
 	@psql "$(PG_URL)/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'msgtest_%'" 2>/dev/null \
@@ -81,14 +88,14 @@ clean-test-databases:
 
 ## bench: load and memory figures of the release server on SQLite and PostgreSQL, with a bare
 ## WebSocket relay as the baseline, the latency of a page of chats for someone with 5,000 of
-## them, and /healthz and memory under a flood of 5,000 sign-ins from 200 connections (a few
-## minutes once built); one JSON line per run in $(BENCH_OUT),
+## them, /healthz and memory under a flood of 5,000 sign-ins from 200 connections, and the page
+## weight (a few minutes once built); one JSON line per run in $(BENCH_OUT),
 ## summed up with the targets met or missed in docs/benchmarks-latest.md
 BENCH_OUT ?= docs/benchmarks-latest.jsonl
 BENCH_SECONDS ?= 10
 # long enough for about a million messages: the memory target is "after 1,000 sign-ups and a million messages"
 BENCH_MEMORY_SECONDS ?= 40
-bench:
+bench: release setup-e2e
 	@# two builds: together, the load generator's dependencies would change the features (so the
 	@# build) of the server's, and the next `make run` or `make release` would build it again
 	cargo build --release --bin messenger
@@ -112,6 +119,7 @@ bench:
 		lg --db $$db chats-page --chats 5000; \
 		lg --db $$db flood --requests 5000 --connections 200; \
 	done; \
+	echo; MESSENGER_BIN=$(TARGET_DIR)/release/messenger scripts/page-weight.sh --json-out $(BENCH_OUT); \
 	echo; echo "results: $(BENCH_OUT)"
 	$(TARGET_DIR)/release/loadgen report --from $(BENCH_OUT) --out docs/benchmarks-latest.md
 	@echo "report: docs/benchmarks-latest.md"

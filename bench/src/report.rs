@@ -321,6 +321,31 @@ pub fn targets(records: &[Value]) -> Vec<TargetRow> {
         });
     }
 
+    let page = latest(records, |r| is(r, "messenger", None, "page-weight"));
+    let target = "A first visit (sign-in page, sign-up, messenger) < 250 KB on the wire".to_string();
+    rows.push(match page.and_then(|r| num(r, "/bytes_total")) {
+        Some(bytes) => TargetRow {
+            target,
+            measured: format!("{} KB", one(bytes / 1000.0)),
+            result: verdict(bytes / 1000.0, 250.0, Bound::Below, |gap| format!("{} KB", one(gap))),
+        },
+        None => unmeasured(target),
+    });
+    for (pointer, what) in [
+        ("/login_interactive_ms/median", "The sign-in page usable (hydrated)"),
+        ("/reload_chats_ms/median", "A signed-in reload shows the chat list"),
+    ] {
+        let target = format!("{what} within 3 s on Fast 3G with a 4× slower CPU");
+        rows.push(match page.and_then(|r| num(r, pointer)) {
+            Some(ms) => TargetRow {
+                target,
+                measured: format!("{} s (median)", ms_as_s(ms)),
+                result: verdict(ms / 1000.0, 3.0, Bound::AtMost, |gap| format!("{} s", ms_as_s(gap * 1000.0))),
+            },
+            None => unmeasured(target),
+        });
+    }
+
     let relay = p99_at_5000("relay", None);
     for (db, name, _) in dbs {
         let target = format!("Delivery p99 on {name} within 2× of the bare relay at 5,000 msgs/s");
@@ -520,6 +545,22 @@ fn notes(r: &Value, scenario: &str) -> String {
             mb("rss_load_peak_mb"),
             mb("rss_after_load_mb")
         )),
+        "page-weight" => {
+            if let Some(types) = r.get("by_type").and_then(Value::as_object) {
+                let mut types: Vec<(&String, f64)> =
+                    types.iter().filter_map(|(kind, n)| Some((kind, n.as_f64()?))).collect();
+                types.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let parts: Vec<String> =
+                    types.iter().map(|(kind, n)| format!("{kind} {} KB", one(n / 1000.0))).collect();
+                notes.push(format!("first visit {} KB: {}", mb("kb_total"), parts.join(", ")));
+            }
+            let median = |p: &str| num(r, p).map_or_else(|| NONE.to_string(), ms_as_s);
+            notes.push(format!(
+                "Fast 3G + 4× CPU: /login usable {} s, signed-in reload shows chats {} s",
+                median("/login_interactive_ms/median"),
+                median("/reload_chats_ms/median")
+            ));
+        }
         "flood" => {
             if let Some(statuses) = r.get("statuses").and_then(Value::as_object) {
                 let answers: Vec<String> =
@@ -563,6 +604,11 @@ fn int(x: f64) -> String {
 /// Milliseconds: two decimals below 10, one above.
 fn ms(x: f64) -> String {
     if x.abs() < 10.0 { format!("{x:.2}") } else { format!("{x:.1}") }
+}
+
+/// Milliseconds as seconds with two decimals.
+fn ms_as_s(x: f64) -> String {
+    format!("{:.2}", x / 1000.0)
 }
 
 fn one(x: f64) -> String {
@@ -710,6 +756,27 @@ mod tests {
             markdown.contains("answers: 700 × 401, 4,300 × 503; RSS MB: before 30.0, peak 70.5, after 31.0"),
             "{markdown}"
         );
+    }
+
+    #[test]
+    fn the_page_weight_is_judged_in_kilobytes_and_seconds() {
+        let record = serde_json::json!({
+            "scenario": "page-weight", "target": "messenger", "db": "sqlite",
+            "params": { "network": "fast-3g", "cpu_slowdown": 4, "samples": 3 },
+            "bytes_total": 472_777, "kb_total": 472.8,
+            "by_type": { "wasm": 456_200, "script": 9_500, "document": 1_600 },
+            "login_interactive_ms": { "median": 4350.0, "samples": [4350.0, 4380.0, 4220.0] },
+            "reload_chats_ms": { "median": 940.0, "samples": [950.0, 940.0, 870.0] },
+            "unix_time": 1,
+        });
+        let rows = targets(std::slice::from_ref(&record));
+        let weight = result_of(&rows, "A first visit");
+        assert_eq!((weight.measured.as_str(), weight.result.as_str()), ("472.8 KB", "missed by 222.8 KB"));
+        let login = result_of(&rows, "The sign-in page usable");
+        assert_eq!((login.measured.as_str(), login.result.as_str()), ("4.35 s (median)", "missed by 1.35 s"));
+        assert_eq!(result_of(&rows, "A signed-in reload shows the chat list").result, "met");
+        let markdown = render(&[record], &Machine::default());
+        assert!(markdown.contains("first visit 472.8 KB: wasm 456.2 KB, script 9.5 KB, document 1.6 KB"), "{markdown}");
     }
 
     #[test]
