@@ -44,9 +44,11 @@ check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## unit: the tests of the workspace's default members (all but the browser's crate and xtask)
+## unit: the tests of every crate but the browser's and xtask (plain `cargo test` takes the
+## workspace's default members: app, domain and server)
+TEST_PACKAGES := -p domain -p app -p server -p migration -p bench
 unit: clean-test-databases
-	cargo test -- --skip deploy::release_site
+	cargo test $(TEST_PACKAGES) -- --skip deploy::release_site
 
 ## release: the release server and the optimized site under target/site: the WASM built for size
 ## and shrunk by wasm-opt, its files named after their content and precompressed with brotli and
@@ -68,7 +70,7 @@ setup-wasm-opt:
 ## build in `unit`), and the optimized site served through nginx
 deploy-test: release
 	MESSENGER_BIN=$(TARGET_DIR)/release/messenger MESSENGER_SITE=$(CURDIR)/target/site \
-		cargo test --test api deploy::
+		cargo test $(TEST_PACKAGES) --test api deploy::
 
 ## e2e: the built app in Debian's Chromium
 e2e: build setup-e2e

@@ -98,8 +98,8 @@ fn build(ws: &Workspace, args: BuildArgs) -> anyhow::Result<PathBuf> {
     site::build(ws, args.release)?;
     let binary = ws.server_binary(args.release);
     if !args.site_only {
-        // Without `-p`: the default members, as `cargo test` builds them, so the features
-        // of shared dependencies are the same and the server is not built twice.
+        // Without `-p`: the workspace's default members (app, domain, server), as plain
+        // `cargo build` and `cargo run` at the root build them.
         let mut cargo = cargo(ws);
         cargo.args(["build", "--bin", "messenger"]);
         if args.release {
