@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
-use notify_debouncer_mini::notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::{BuildArgs, Workspace, build, server};
 
@@ -20,12 +20,22 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     let (events, changes) = mpsc::channel();
-    let mut watcher = notify_debouncer_mini::new_debouncer(DEBOUNCE, events).context("starting the file watcher")?;
+    // Only what changes a file: cargo opens every source to check it, and those opens must not
+    // start another build.
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_))
+            && event.paths.iter().any(|path| !under_target(path))
+        {
+            let _ = events.send(());
+        }
+    })
+    .context("starting the file watcher")?;
     for name in WATCHED {
         let path = ws.root.join(name);
         if path.exists() {
             let mode = if path.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
-            watcher.watcher().watch(&path, mode).with_context(|| format!("watching {}", path.display()))?;
+            watcher.watch(&path, mode).with_context(|| format!("watching {}", path.display()))?;
         }
     }
     let args = BuildArgs { release: false, site_only: false };
@@ -38,15 +48,8 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
             }
             Err(e) => eprintln!("xtask dev: {e:#}; the last good build keeps running, waiting for a change"),
         }
-        // Wait for a change that matters (not one under a target folder), then take the rest
-        // of the burst.
-        loop {
-            let batch = changes.recv().context("the file watcher stopped")?;
-            let relevant = batch.into_iter().flatten().any(|event| !under_target(&event.path));
-            if relevant {
-                break;
-            }
-        }
+        // Wait for a change, then for the rest of its burst (an editor saves in several steps).
+        changes.recv().context("the file watcher stopped")?;
         while changes.recv_timeout(DEBOUNCE).is_ok() {}
         eprintln!("xtask dev: a change; rebuilding");
     }

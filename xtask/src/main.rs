@@ -77,8 +77,19 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// The workspace this run is for: `cargo run` says where xtask's manifest is (at run time,
+    /// not the path it was compiled at: another checkout may share the build folder); run
+    /// directly, the nearest folder up from here whose Cargo.toml has a `[workspace]`.
     fn locate() -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let from_cargo = std::env::var_os("CARGO_MANIFEST_DIR")
+            .and_then(|dir| Path::new(&dir).parent().map(Path::to_path_buf))
+            .filter(|root| is_workspace_root(root));
+        let root = from_cargo
+            .or_else(|| {
+                let here = std::env::current_dir().ok()?;
+                here.ancestors().find(|dir| is_workspace_root(dir)).map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => root.join(dir),
             _ => root.join("target"),
@@ -91,6 +102,10 @@ impl Workspace {
     pub fn server_binary(&self, release: bool) -> PathBuf {
         self.target.join(if release { "release" } else { "debug" }).join("messenger")
     }
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| manifest.contains("[workspace]"))
 }
 
 /// Builds the site, then (unless `site_only`) the server; the server binary's path.
