@@ -33,7 +33,7 @@ setup-rust:
 ## setup-e2e: Playwright (the npm package only; the browser is Debian's chromium)
 setup-e2e:
 	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium (or run .ci/run)"; exit 1; }
-	@cd end2end && { [ -d node_modules/@playwright/test ] || npm ci --no-audit --no-fund; }
+	@cd end2end && { [ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || npm ci --no-audit --no-fund; }
 
 ## build: the debug server binary and the debug site under target/site
 build: setup

@@ -2,6 +2,8 @@
 //! the browser, plus the server functions it calls.
 
 pub mod api;
+#[cfg(feature = "hydrate")]
+mod badge;
 mod components;
 pub mod error;
 pub mod live;
@@ -9,6 +11,7 @@ mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
 pub mod store;
+pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -21,18 +24,27 @@ use crate::pages::settings::SettingsPane;
 
 /// The HTML document around the app (server side only). Its Content-Security-Policy
 /// allows scripts from this site and the inline ones Leptos writes with this response's
-/// nonce (hydration, resolved resources), WebAssembly, and nothing from elsewhere.
+/// nonce (hydration, resolved resources), WebAssembly, and nothing from elsewhere. It
+/// links the web app manifest and `/pwa.js`, which registers the service worker, and
+/// carries the theme chosen in this browser (`data-theme`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    let theme = theme::Theme::of_page();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name="theme-color" content="#f4f6fa" media="(prefers-color-scheme: light)" />
+                <meta name="theme-color" content="#0f141c" media="(prefers-color-scheme: dark)" />
+                <meta name="description" content="Private one-to-one chats, live." />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="apple-touch-icon" href="/icons/icon-192.png" />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <script src="/pwa.js" defer></script>
                 // The build names the stylesheet, like the WASM and JS, after its content.
                 <link rel="stylesheet" href=format!("/pkg/{}.css", options.output_name) />
                 <AutoReload options=options.clone() />

@@ -253,6 +253,7 @@ fn router(state: AppState, metrics_allow: &[ipnet::IpNet]) -> Router {
         .route("/readyz", get(http::readyz))
         .merge(metrics::routes(metrics_allow))
         .nest("/pkg", site::pkg_routes(&state.leptos.site_root, &state.leptos.output_name))
+        .merge(site::script_routes(&state.leptos.output_name))
         .leptos_routes_with_context(&state, routes, provide_ctx.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())

@@ -5,15 +5,20 @@
 //! `.js`, `.css`) and writes that name to `pkg/output-name`. A file with such a name never
 //! changes, so browsers may keep it for a year without asking again; anything else under
 //! `/pkg/` is revalidated on every use.
+//!
+//! The service worker (`/sw.js`, from `site/sw.js`) is named after the same build, so each
+//! build is a new worker that caches its own files; `/pwa.js` (from `site/pwa.js`) registers
+//! it and offers to reload when a new version waits.
 
 use std::path::Path;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tower_http::services::ServeDir;
 
 /// The name of a site without `pkg/output-name` (one built otherwise, or none at all).
@@ -58,6 +63,25 @@ pub fn pkg_routes<S: Clone + Send + Sync + 'static>(site_root: &str, output_name
     }))
 }
 
+/// The service worker, written for the build named `output_name`.
+pub fn service_worker(output_name: &str) -> String {
+    include_str!("site/sw.js").replace("__BUILD__", output_name)
+}
+
+/// `/sw.js` and `/pwa.js`, revalidated on every use so that a new build is noticed.
+pub fn script_routes<S: Clone + Send + Sync + 'static>(output_name: &str) -> Router<S> {
+    let script = |body: String| {
+        let headers = [
+            (CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (CACHE_CONTROL, HeaderValue::from_static(REVALIDATE)),
+        ];
+        get(move || std::future::ready((headers.clone(), body.clone()).into_response()))
+    };
+    Router::new()
+        .route("/sw.js", script(service_worker(output_name)))
+        .route("/pwa.js", script(include_str!("site/pwa.js").to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +103,13 @@ mod tests {
         assert_eq!(output_name(dir.path().to_str().unwrap()), "messenger-00ff");
         std::fs::write(dir.path().join("pkg/output-name"), "../../secret").unwrap();
         assert_eq!(output_name(dir.path().to_str().unwrap()), DEFAULT_OUTPUT_NAME);
+    }
+
+    #[test]
+    fn the_service_worker_caches_the_files_of_its_own_build() {
+        let worker = service_worker("messenger-00ff");
+        assert!(worker.contains("const BUILD = \"messenger-00ff\";"));
+        assert!(worker.contains("`/pkg/${BUILD}.wasm`"));
+        assert!(!worker.contains("__BUILD__"));
     }
 }

@@ -1,5 +1,6 @@
 //! Reusable pieces of the messenger screen.
 
+pub mod appearance_settings;
 pub mod chat_list;
 pub mod chat_view;
 pub mod connection_badge;

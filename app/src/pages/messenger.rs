@@ -4,6 +4,7 @@
 
 use domain::model::User;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
@@ -48,6 +49,18 @@ fn is_settings(path: &str) -> bool {
     path.trim_end_matches('/') == "/settings"
 }
 
+/// The URL of an open chat.
+fn chat_url(chat_id: i64) -> String {
+    format!("/?chat={chat_id}")
+}
+
+/// Whether this page put the open chat's entry in the history (so that leaving the chat is
+/// the browser's Back), or the chat was opened by its URL (a link, a reload).
+#[derive(Clone, Copy)]
+struct ChatHistory {
+    opened_here: StoredValue<bool>,
+}
+
 /// Navigates within the page without adding a history entry (for URLs tidied up).
 fn replace() -> NavigateOptions {
     NavigateOptions { replace: true, scroll: false, ..NavigateOptions::default() }
@@ -80,31 +93,54 @@ fn Messenger(user: User) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     crate::live::connect(store, live);
 
+    // The open chat is the URL's: `/?chat=<id>`. Opening one from the list adds a history
+    // entry (switching between chats replaces it), so the browser's Back returns to the list,
+    // which is how a phone moves between the two; a reload keeps the chat open, and the links
+    // in Telegram notifications are such URLs.
+    let opened_here = StoredValue::new(false);
+    provide_context(ChatHistory { opened_here });
     let open = Callback::new({
         let navigate = navigate.clone();
         move |chat_id: i64| {
-            store.active.set(Some(chat_id));
             tab.set(List::Chats);
-            if settings_open.get_untracked() {
-                navigate("/", NavigateOptions::default());
+            let switching = store.active.get_untracked().is_some() && !settings_open.get_untracked();
+            if !switching {
+                opened_here.set_value(true);
             }
+            navigate(
+                &chat_url(chat_id),
+                NavigateOptions { replace: switching, scroll: false, ..NavigateOptions::default() },
+            );
         }
     });
-    // `?chat=<id>`: once my chats are here, open that one if it is mine, then drop the
-    // query (replacing the history entry, so that Back does not open it again).
-    Effect::new(move |_| {
-        let Some(wanted) = query.with(|q| q.get("chat")) else { return };
-        let Some(Ok(page)) = chats.get() else { return };
-        let mine = wanted.trim().parse::<i64>().ok().filter(|id| {
-            page.chats.iter().any(|c| c.id == *id) || store.chats.with_untracked(|c| c.iter().any(|c| c.id == *id))
-        });
-        match mine {
-            Some(id) => {
-                store.active.set(Some(id));
-                tab.set(List::Chats);
-                navigate("/", replace());
+    // The URL decides which chat is open, once my chats are here: one of mine opens; any
+    // other id is dropped from the URL (replacing the entry), with nothing said.
+    Effect::new({
+        let navigate = navigate.clone();
+        move |_| {
+            let wanted = query.with(|q| q.get("chat"));
+            if settings_open.get() {
+                store.active.set(None);
+                return;
             }
-            None => navigate(&location.pathname.get_untracked(), replace()),
+            let Some(wanted) = wanted else {
+                store.active.set(None);
+                return;
+            };
+            let Some(Ok(_)) = chats.get() else { return };
+            let mine =
+                wanted.trim().parse::<i64>().ok().filter(|id| store.chats.with(|c| c.iter().any(|c| c.id == *id)));
+            match mine {
+                Some(id) => {
+                    if store.active.get_untracked() != Some(id) {
+                        store.active.set(Some(id));
+                    }
+                }
+                None => {
+                    store.active.set(None);
+                    navigate("/", replace());
+                }
+            }
         }
     });
     let pick = Callback::new(move |peer_id: i64| {
@@ -123,8 +159,17 @@ fn Messenger(user: User) -> impl IntoView {
         });
     });
     let total_unread = move || store.chats.with(|c| c.iter().map(|c| c.unread).sum::<u64>());
+    // The unread count, also where the page is not in view: the tab's title and the
+    // installed app's badge.
+    let title = move || match total_unread() {
+        0 => "Messenger".to_owned(),
+        n => format!("({n}) Messenger"),
+    };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| crate::badge::set_app_badge(total_unread()));
 
     view! {
+        <Title text=title />
         <div
             class="messenger"
             class:chat-open=move || store.active.get().is_some() && !settings_open.get()
@@ -174,7 +219,17 @@ fn Messenger(user: User) -> impl IntoView {
 #[component]
 pub fn ChatPane() -> impl IntoView {
     let store = expect_context::<Store>();
-    let back = Callback::new(move |()| store.active.set(None));
+    let history = expect_context::<ChatHistory>();
+    let navigate = use_navigate();
+    // Back to the list: the browser's Back when this page opened the chat, else to `/`.
+    let back = Callback::new(move |()| {
+        if history.opened_here.get_value() {
+            history.opened_here.set_value(false);
+            let _ = window().history().and_then(|h| h.back());
+        } else {
+            navigate("/", replace());
+        }
+    });
     move || match store.active.get() {
         Some(chat_id) => view! { <ChatView chat_id on_back=back /> }.into_any(),
         None => view! {

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::appearance_settings::AppearanceSettings;
 use crate::components::password_settings::PasswordSettings;
 use crate::components::sessions_settings::SessionsSettings;
 use crate::components::telegram_settings::TelegramSettings;
@@ -21,6 +22,7 @@ pub fn SettingsPane() -> impl IntoView {
                 <SessionsSettings />
                 <PasswordSettings />
                 <TelegramSettings />
+                <AppearanceSettings />
             </div>
         </section>
     }
