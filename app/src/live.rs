@@ -286,6 +286,7 @@ mod browser {
             // The open chat's view marks what arrives there as read.
             ServerFrame::Message { message } => {
                 let chat_id = message.chat_id;
+                store.announce_arrival(&message);
                 follow_up(store, chat_id, store.receive(message));
             }
             ServerFrame::Read { chat } => store.upsert_chat(chat),

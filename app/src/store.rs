@@ -116,6 +116,9 @@ pub struct Store {
     /// Whether my account is linked to Telegram, as last told by a `telegram` frame
     /// (`None` until one comes; the settings page fetches the status itself).
     pub telegram_linked: RwSignal<Option<bool>>,
+    /// What screen readers announce (a polite live region): who just wrote in a chat that is
+    /// not the open one. The open chat's log announces its own messages.
+    pub announcement: RwSignal<String>,
 }
 
 /// What [`Store::receive`] did with a message.
@@ -153,6 +156,7 @@ impl Store {
             typing: RwSignal::new(HashMap::new()),
             resend_waits: StoredValue::new(HashMap::new()),
             telegram_linked: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
         }
     }
 
@@ -236,6 +240,21 @@ impl Store {
             return Received::Gap { after, filling };
         }
         if self.apply(message) { Received::Applied } else { Received::UnknownChat }
+    }
+
+    /// Announces a message that arrived live, if someone else wrote it in a chat that is
+    /// not open: "New message from Ann" (the chat's peer, when the chat is listed).
+    pub fn announce_arrival(&self, message: &Message) {
+        if message.sender_id == self.my_id() || self.active.get_untracked() == Some(message.chat_id) {
+            return;
+        }
+        let from = self
+            .chats
+            .with_untracked(|chats| chats.iter().find(|c| c.id == message.chat_id).map(|c| c.peer.name.clone()));
+        self.announcement.set(match from {
+            Some(name) => format!("New message from {name}"),
+            None => "New message".to_owned(),
+        });
     }
 
     /// The missing messages of a gap arrived: shows them, then what was held back.
@@ -406,6 +425,28 @@ mod tests {
             is_admin: false,
             created_at: chrono::Utc::now(),
         }
+    }
+
+    #[test]
+    fn only_messages_from_others_in_chats_not_open_are_announced() {
+        Owner::new_root(None).with(|| {
+            let store = Store::new(ann());
+            store.chats.set(vec![summary(1, 1, 0)]);
+            store.announce_arrival(&message(2));
+            assert_eq!(store.announcement.get_untracked(), "New message from Bob");
+
+            store.announcement.set(String::new());
+            store.active.set(Some(1));
+            store.announce_arrival(&message(3));
+            assert_eq!(store.announcement.get_untracked(), "", "the open chat's log speaks for itself");
+
+            store.active.set(None);
+            store.announce_arrival(&Message { sender_id: 1, ..message(4) });
+            assert_eq!(store.announcement.get_untracked(), "", "my own message, sent from another tab");
+
+            store.announce_arrival(&Message { chat_id: 9, ..message(5) });
+            assert_eq!(store.announcement.get_untracked(), "New message");
+        });
     }
 
     #[test]

@@ -19,14 +19,14 @@ for (const scheme of ["light", "dark"] as const) {
     const scan = async (page: Page, screen: string) =>
       found.push(...(await seriousViolations(page)).map((v) => ({ screen, ...v })));
     const stamp = Date.now();
-    const ann = await signUp(browser, `Ann ${stamp}`);
-    const bob = await signUp(browser, `Bob ${stamp}`);
+    const ann = await signUp(browser, `Vera ${stamp}`);
+    const bob = await signUp(browser, `Yuri ${stamp}`);
     await bob.emulateMedia({ colorScheme: scheme });
 
     // Someone writes: an unread badge, a chat with messages both ways, a link.
     await ann.getByRole("tab", { name: "People" }).click();
-    await ann.getByRole("searchbox", { name: "Search people" }).fill(`Bob ${stamp}`);
-    await ann.getByTestId("user-item").filter({ hasText: `Bob ${stamp}` }).click();
+    await ann.getByRole("searchbox", { name: "Search people" }).fill(`Yuri ${stamp}`);
+    await ann.getByTestId("user-item").filter({ hasText: `Yuri ${stamp}` }).click();
     await ann.getByTestId("composer").fill("Hello, see https://example.com");
     await ann.getByTestId("composer").press("Enter");
     await expect(bob.getByTestId("unread")).toHaveText("1");

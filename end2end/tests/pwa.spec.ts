@@ -163,20 +163,22 @@ test("The theme chosen in the settings applies at once and stays after a reload"
   await page.context().close();
 });
 
-test("Unread messages are counted in the tab's title", async ({ browser }) => {
+test("Unread messages are counted in the tab's title and announced to screen readers", async ({ browser }) => {
   const stamp = Date.now();
-  const ann = await signUp(browser, `Ann ${stamp}`);
-  const bob = await signUp(browser, `Bob ${stamp}`);
+  const ann = await signUp(browser, `Vera ${stamp}`);
+  const bob = await signUp(browser, `Yuri ${stamp}`);
   await expect(ann).toHaveTitle("Messenger");
 
   await bob.getByRole("tab", { name: "People" }).click();
-  await bob.getByRole("searchbox", { name: "Search people" }).fill(`Ann ${stamp}`);
-  await bob.getByTestId("user-item").filter({ hasText: `Ann ${stamp}` }).click();
+  await bob.getByRole("searchbox", { name: "Search people" }).fill(`Vera ${stamp}`);
+  await bob.getByTestId("user-item").filter({ hasText: `Vera ${stamp}` }).click();
   await bob.getByTestId("composer").fill("one");
   await bob.getByTestId("composer").press("Enter");
   await bob.getByTestId("composer").fill("two");
   await bob.getByTestId("composer").press("Enter");
   await expect(ann).toHaveTitle("(2) Messenger");
+  await expect(ann.getByTestId("announcer")).toHaveText(`New message from Yuri ${stamp}`);
+  await expect(ann.getByTestId("announcer")).toHaveAttribute("aria-live", "polite");
 
   await ann.getByTestId("chat-item").first().click();
   await expect(ann).toHaveTitle("Messenger");

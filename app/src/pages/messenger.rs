@@ -211,6 +211,9 @@ fn Messenger(user: User) -> impl IntoView {
                 </Show>
             </aside>
             <Outlet />
+            <p class="visually-hidden" role="status" aria-live="polite" data-testid="announcer">
+                {move || store.announcement.get()}
+            </p>
         </div>
     }
 }
