@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { signUp } from "./people";
+import { startNode, stopNode, tempDir } from "./deployment";
 
 /** Waits until the service worker controls the page (it claims pages when it activates). */
 async function controlled(page: Page) {
@@ -55,6 +56,43 @@ test("Chromium finds the app installable: manifest, icons, service worker", asyn
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test("After a deployment, the open page offers the new version, and Reload moves it there", async ({ browser }) => {
+  // A node of its own, so that it can be replaced by the next build at the same address.
+  const port = Number(process.env.E2E_PORT ?? 3197) + 10;
+  const dir = tempDir();
+  let node = await startNode(port, dir);
+  const context = await browser.newContext({ baseURL: `http://127.0.0.1:${port}` });
+  try {
+    const page = await context.newPage();
+    await page.goto("/login");
+    await page.locator("body[data-hydrated]").waitFor();
+    await controlled(page);
+    const prompt = page.getByRole("status").filter({ hasText: "A new version is available." });
+    await expect(prompt).toHaveCount(0);
+
+    await stopNode(node);
+    node = await startNode(port, dir, "messenger-00000000000000ff");
+    // The page is still the old build's; the browser finds the new worker when the page
+    // comes back into view (or on its next visit), installs it, and the page offers it.
+    await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await expect(prompt).toBeVisible();
+    await expect(page.locator("link[rel=stylesheet]")).not.toHaveAttribute("href", /00000000000000ff/);
+
+    const reloaded = page.waitForEvent("load");
+    await prompt.getByRole("button", { name: "Reload" }).click();
+    await reloaded;
+    await expect(page.locator("link[rel=stylesheet]")).toHaveAttribute("href", "/pkg/messenger-00000000000000ff.css");
+    await page.locator("body[data-hydrated]").waitFor();
+    await expect(prompt).toHaveCount(0);
+    // The old build's caches are gone.
+    const caches = await page.evaluate(() => globalThis.caches.keys());
+    expect(caches.sort()).toEqual(["pages-messenger-00000000000000ff", "shell-messenger-00000000000000ff"]);
+  } finally {
+    await context.close();
+    await stopNode(node);
   }
 });
 
