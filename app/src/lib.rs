@@ -15,6 +15,11 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
+
+// The interface's words in each language, from locales/<language>/<topic>.json (build.rs):
+// the module `i18n` with `Locale`, `use_i18n` and the `t!` macros.
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+use crate::i18n::{I18nContextProvider, t, t_string, use_i18n};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -33,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let theme = theme::Theme::of_page();
     view! {
         <!DOCTYPE html>
-        <html lang="en" data-theme=theme.as_str()>
+        <html data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -89,14 +94,40 @@ pub struct Session {
     pub register: ServerAction<api::auth::Register>,
 }
 
-/// The root component: session state and routes.
+/// The cookie that holds the interface's language (`en`, `ru`); without it the language is
+/// the browser's (`Accept-Language`, `navigator.languages`), English when neither is known.
+pub const LANGUAGE_COOKIE: &str = "lang";
+
+/// The root component: the language, then session state and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    view! {
+        <I18nContextProvider cookie_name=LANGUAGE_COOKIE>
+            <Routed />
+        </I18nContextProvider>
+    }
+}
+
+/// Session state and routes.
+#[component]
+fn Routed() -> impl IntoView {
+    let i18n = use_i18n();
     let login = ServerAction::<api::auth::Login>::new();
     let register = ServerAction::<api::auth::Register>::new();
     let me = Resource::new(move || (login.version().get(), register.version().get()), |_| api::auth::me());
     provide_context(Session { me, login, register });
+    // The language chosen on another device comes along when the account signs in here.
+    Effect::new(move |_| {
+        if let Some(Ok(Some(user))) = me.get()
+            && let Some(language) = user.language
+        {
+            let locale = components::language_settings::locale_of(language);
+            if i18n.get_locale_untracked() != locale {
+                i18n.set_locale(locale);
+            }
+        }
+    });
     // Marks the page as interactive (browser tests wait for it before clicking).
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -105,9 +136,11 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Title text="Messenger" />
+        // A plain string: the server writes the title after rendering, outside the reactive
+        // owner a closure would need (the messenger's own title, below it, follows the language).
+        <Title text=t_string!(i18n, common.app_name).to_string() />
         <Router>
-            <Routes fallback=|| view! { <p class="not-found">"This page does not exist."</p> }>
+            <Routes fallback=move || view! { <p class="not-found">{t!(i18n, common.not_found)}</p> }>
                 // One parent for the messenger's two panes, so that moving between `/` and
                 // `/settings` keeps the page (its store and live connection) and swaps only
                 // the right-hand pane.

@@ -168,9 +168,11 @@ mod browser {
     use gloo_net::websocket::{Message as WsMessage, WebSocketError};
     use leptos::prelude::*;
     use leptos::task::spawn_local;
+    use leptos_i18n::I18nContext;
 
     use super::Live;
     use crate::api::messenger::{my_chats, since};
+    use crate::i18n::{Locale, use_i18n};
     use crate::store::{Connection, Received, Store};
 
     /// No frame for this long (not even a pong) means the connection is dead.
@@ -195,8 +197,10 @@ mod browser {
     }
 
     /// Keeps a live connection open for as long as the page lives, and sends the page to
-    /// the sign-in page once the session has ended.
+    /// the sign-in page once the session has ended. Called by the messenger's component,
+    /// whose language the announcements take.
     pub fn connect(store: Store, live: Live) {
+        let i18n = use_i18n();
         spawn_local(async move {
             let mut backoff_ms: u32 = 500;
             loop {
@@ -205,7 +209,7 @@ mod browser {
                 if let Some(url) = socket_url()
                     && let Ok(socket) = WebSocket::open(&url)
                 {
-                    match run(store, live, socket).await {
+                    match run(store, live, i18n, socket).await {
                         Ended::SignedOut => return to_sign_in(),
                         Ended::Dropped { greeted: true } => {
                             greeted = true;
@@ -234,7 +238,7 @@ mod browser {
     }
 
     /// Serves one connection until it ends.
-    async fn run(store: Store, live: Live, socket: WebSocket) -> Ended {
+    async fn run(store: Store, live: Live, i18n: I18nContext<Locale>, socket: WebSocket) -> Ended {
         let (mut sink, mut stream) = socket.split();
         let (tx, mut outgoing) = futures::channel::mpsc::unbounded::<ClientFrame>();
         let mut greeted = false;
@@ -252,7 +256,7 @@ mod browser {
                             store.connection.set(Connection::Online);
                             spawn_local(resync(store, live));
                         }
-                        dispatch(store, live, frame);
+                        dispatch(store, live, i18n, frame);
                     }
                     Some(Ok(WsMessage::Bytes(_))) => {}
                     Some(Err(WebSocketError::ConnectionClose(close))) if close.code == CLOSE_SIGNED_OUT => return Ended::SignedOut,
@@ -276,7 +280,7 @@ mod browser {
     }
 
     /// Applies one frame from the server to the store.
-    fn dispatch(store: Store, live: Live, frame: ServerFrame) {
+    fn dispatch(store: Store, live: Live, i18n: I18nContext<Locale>, frame: ServerFrame) {
         match frame {
             ServerFrame::Hello { .. } | ServerFrame::Pong => {}
             ServerFrame::Ack { client_id, message } => {
@@ -286,7 +290,7 @@ mod browser {
             // The open chat's view marks what arrives there as read.
             ServerFrame::Message { message } => {
                 let chat_id = message.chat_id;
-                store.announce_arrival(&message);
+                store.announce_arrival(i18n.get_locale_untracked(), &message);
                 follow_up(store, chat_id, store.receive(message));
             }
             ServerFrame::Read { chat } => store.upsert_chat(chat),
@@ -306,7 +310,8 @@ mod browser {
             {
                 resend_later(store, live, client_id)
             }
-            ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error.message),
+            // Said in the reader's language where the bubble shows it.
+            ServerFrame::Error { client_id: Some(client_id), error } => store.fail(&client_id, error),
             ServerFrame::Error { client_id: None, error } => leptos::logging::warn!("server: {}", error.message),
         }
     }

@@ -85,6 +85,17 @@ impl CookiePolicy {
             .build()
     }
 
+    /// The `lang` cookie: the interface language for this browser, for a year (read and
+    /// written by the page too, so not HTTP-only; it holds nothing secret).
+    pub fn language(&self, language: domain::model::Language) -> Cookie<'static> {
+        Cookie::build((crate::LANGUAGE_COOKIE, language.code()))
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::days(365))
+            .build()
+    }
+
     /// The cookie that removes the session token from the browser.
     pub fn clear(&self) -> Cookie<'static> {
         let mut cookie = self.issue(String::new());

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::PublicError;
 use domain::model::{ChatId, ChatSummary, Message, Person, User, UserId};
 use leptos::prelude::*;
+
+use crate::i18n::{Locale, td_string};
 
 /// The state of the live connection, shown by the connection badge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +49,8 @@ pub struct Pending {
     pub chat_id: ChatId,
     /// What was typed.
     pub text: String,
-    /// Why the server refused it, when it did.
-    pub failed: Option<String>,
+    /// Why the server refused it, when it did (said in the reader's language when shown).
+    pub failed: Option<PublicError>,
 }
 
 /// The loaded part of one chat's history.
@@ -243,8 +246,9 @@ impl Store {
     }
 
     /// Announces a message that arrived live, if someone else wrote it in a chat that is
-    /// not open: "New message from Ann" (the chat's peer, when the chat is listed).
-    pub fn announce_arrival(&self, message: &Message) {
+    /// not open: "New message from Ann" (the chat's peer, when the chat is listed), in the
+    /// reader's language.
+    pub fn announce_arrival(&self, locale: Locale, message: &Message) {
         if message.sender_id == self.my_id() || self.active.get_untracked() == Some(message.chat_id) {
             return;
         }
@@ -252,8 +256,8 @@ impl Store {
             .chats
             .with_untracked(|chats| chats.iter().find(|c| c.id == message.chat_id).map(|c| c.peer.name.clone()));
         self.announcement.set(match from {
-            Some(name) => format!("New message from {name}"),
-            None => "New message".to_owned(),
+            Some(name) => td_string!(locale, messenger.new_message_from, name = name).to_string(),
+            None => td_string!(locale, messenger.new_message).to_string(),
         });
     }
 
@@ -311,7 +315,7 @@ impl Store {
     }
 
     /// The server refused a send: the pending bubble shows why and offers a retry.
-    pub fn fail(&self, client_id: &str, why: String) {
+    pub fn fail(&self, client_id: &str, why: PublicError) {
         self.forget_resend(client_id);
         self.pending.update(|pending| {
             if let Some(p) = pending.iter_mut().find(|p| p.client_id == client_id) {
@@ -424,6 +428,7 @@ mod tests {
             name: "Ann".into(),
             is_admin: false,
             created_at: chrono::Utc::now(),
+            language: None,
         }
     }
 
@@ -432,19 +437,21 @@ mod tests {
         Owner::new_root(None).with(|| {
             let store = Store::new(ann());
             store.chats.set(vec![summary(1, 1, 0)]);
-            store.announce_arrival(&message(2));
+            store.announce_arrival(Locale::en, &message(2));
             assert_eq!(store.announcement.get_untracked(), "New message from Bob");
+            store.announce_arrival(Locale::ru, &message(2));
+            assert_eq!(store.announcement.get_untracked(), "Новое сообщение от Bob");
 
             store.announcement.set(String::new());
             store.active.set(Some(1));
-            store.announce_arrival(&message(3));
+            store.announce_arrival(Locale::en, &message(3));
             assert_eq!(store.announcement.get_untracked(), "", "the open chat's log speaks for itself");
 
             store.active.set(None);
-            store.announce_arrival(&Message { sender_id: 1, ..message(4) });
+            store.announce_arrival(Locale::en, &Message { sender_id: 1, ..message(4) });
             assert_eq!(store.announcement.get_untracked(), "", "my own message, sent from another tab");
 
-            store.announce_arrival(&Message { chat_id: 9, ..message(5) });
+            store.announce_arrival(Locale::en, &Message { chat_id: 9, ..message(5) });
             assert_eq!(store.announcement.get_untracked(), "New message");
         });
     }
@@ -532,7 +539,7 @@ mod tests {
         assert_eq!((store.resend_due("a"), store.postpone("a")), (None, None));
 
         // Refused for good: it fails as before, and no timer sends it again.
-        store.fail("b", "not found".into());
+        store.fail("b", PublicError::new(domain::ErrorKind::NotFound, "not_found", "not found"));
         assert_eq!((store.resend_due("b"), store.postpone("b")), (None, None));
         // Retried by hand, a new refusal waits the shortest time again.
         store.pending.update(|p| p[0].failed = None);

@@ -4,8 +4,31 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Field name -> what is wrong with it, in words for the person who typed it.
-pub type FieldErrors = BTreeMap<String, String>;
+/// What is wrong with one field: a stable code that interfaces translate (`too_long`), and
+/// the same in English for anyone who does not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// A stable machine-readable code, such as `required` or `too_long`.
+    pub code: &'static str,
+    /// The problem in English words for the person who typed it.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with its code and its English words.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Field name -> what is wrong with it.
+pub type FieldErrors = BTreeMap<String, Problem>;
 
 /// Everything a domain call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -89,21 +112,42 @@ pub struct PublicError {
     pub code: String,
     /// A sentence for people.
     pub message: String,
-    /// Per-field problems, for forms.
+    /// Per-field problems, for forms: field name -> what is wrong with it, in English.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[cfg_attr(feature = "ssr", schema(value_type = BTreeMap<String, String>))]
-    pub fields: FieldErrors,
+    pub fields: BTreeMap<String, String>,
+    /// The same problems as stable codes (field name -> `required`, `too_long`, …), for
+    /// interfaces that say them in the reader's language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_codes: BTreeMap<String, String>,
 }
 
 impl PublicError {
     /// An error with no field details.
     pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> Self {
-        Self { kind, code: code.to_owned(), message: message.into(), fields: FieldErrors::new() }
+        Self {
+            kind,
+            code: code.to_owned(),
+            message: message.into(),
+            fields: BTreeMap::new(),
+            field_codes: BTreeMap::new(),
+        }
     }
 
-    /// The problem with one field, if any.
+    /// The problem with one field, if any, in English.
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(String::as_str)
+    }
+
+    /// The code of the problem with one field, if any.
+    pub fn field_code(&self, name: &str) -> Option<&str> {
+        self.field_codes.get(name).map(String::as_str)
+    }
+
+    /// Adds one field's problem.
+    pub fn with_field(mut self, name: &str, problem: &Problem) -> Self {
+        self.fields.insert(name.to_owned(), problem.message.clone());
+        self.field_codes.insert(name.to_owned(), problem.code.to_owned());
+        self
     }
 }
 
@@ -119,8 +163,8 @@ impl DomainError {
     }
 
     /// A single invalid field.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid(FieldErrors::from([(field.to_owned(), message.into())]))
+    pub fn invalid(field: &str, problem: Problem) -> Self {
+        Self::Invalid(FieldErrors::from([(field.to_owned(), problem)]))
     }
 
     /// The class of this error.
@@ -160,10 +204,12 @@ impl DomainError {
     pub fn public(&self) -> PublicError {
         let mut public = PublicError::new(self.kind(), self.code(), self.to_string());
         match self {
-            Self::Invalid(fields) => public.fields = fields.clone(),
-            Self::EmailTaken => {
-                public.fields.insert("email".into(), self.to_string());
+            Self::Invalid(fields) => {
+                for (name, problem) in fields {
+                    public = public.with_field(name, problem);
+                }
             }
+            Self::EmailTaken => public = public.with_field("email", &Problem::new("taken", self.to_string())),
             Self::Internal(_) => public.message = "something went wrong on our side; please try again".into(),
             _ => {}
         }

@@ -1,7 +1,7 @@
 //! Parsed inputs: each type can only hold a valid value, so the rest of the code takes
 //! these instead of raw strings. Shared with the browser for instant field hints.
 
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{DomainError, FieldErrors, Problem};
 
 /// Longest accepted email address (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
@@ -23,17 +23,17 @@ impl Email {
     /// Trims, lower-cases, then checks the syntax and the length of what will be stored
     /// (lower-casing can change a character into several). Only a bare address is an
     /// email: `Ann <ann@example.com>` is not.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let lowered = raw.trim().to_lowercase();
         if lowered.is_empty() {
-            return Err("enter your email".into());
+            return Err(Problem::new("required", "enter your email"));
         }
         if lowered.chars().count() > EMAIL_MAX {
-            return Err(format!("an email has at most {EMAIL_MAX} characters"));
+            return Err(Problem::new("too_long", format!("an email has at most {EMAIL_MAX} characters")));
         }
         let bare = email_address::Options::default().without_display_text();
         if email_address::EmailAddress::parse_with_options(&lowered, bare).is_err() || !lowered.contains('@') {
-            return Err("this does not look like an email address".into());
+            return Err(Problem::new("not_an_email", "this does not look like an email address"));
         }
         Ok(Self(lowered))
     }
@@ -50,20 +50,20 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     /// Trims and checks the length.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let trimmed = raw.trim();
         let len = trimmed.chars().count();
         if len == 0 {
-            return Err("enter a name".into());
+            return Err(Problem::new("required", "enter a name"));
         }
         if len > NAME_MAX {
-            return Err(format!("a name has at most {NAME_MAX} characters"));
+            return Err(Problem::new("too_long", format!("a name has at most {NAME_MAX} characters")));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err("a name cannot contain control characters".into());
+            return Err(Problem::new("control_characters", "a name cannot contain control characters"));
         }
         if trimmed.chars().any(is_bidi_control) {
-            return Err("a name cannot contain text-direction controls".into());
+            return Err(Problem::new("direction_controls", "a name cannot contain text-direction controls"));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -92,13 +92,13 @@ impl std::fmt::Debug for Password {
 
 impl Password {
     /// Checks the length.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let len = raw.chars().count();
         if len < PASSWORD_MIN {
-            return Err(format!("a password has at least {PASSWORD_MIN} characters"));
+            return Err(Problem::new("too_short", format!("a password has at least {PASSWORD_MIN} characters")));
         }
         if len > PASSWORD_MAX {
-            return Err(format!("a password has at most {PASSWORD_MAX} characters"));
+            return Err(Problem::new("too_long", format!("a password has at most {PASSWORD_MAX} characters")));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -118,17 +118,20 @@ impl MessageText {
     /// line breaks and tabs (NUL among them, which PostgreSQL cannot store) are refused.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(DomainError::invalid("text", "a message cannot contain control characters"));
+            return Err(DomainError::invalid(
+                "text",
+                Problem::new("control_characters", "a message cannot contain control characters"),
+            ));
         }
         let trimmed = raw.trim();
         let len = trimmed.chars().count();
         if len == 0 {
-            return Err(DomainError::invalid("text", "a message cannot be empty"));
+            return Err(DomainError::invalid("text", Problem::new("required", "a message cannot be empty")));
         }
         if len > MESSAGE_MAX {
             return Err(DomainError::invalid(
                 "text",
-                format!("a message has at most {MESSAGE_MAX} characters ({len} given)"),
+                Problem::new("too_long", format!("a message has at most {MESSAGE_MAX} characters ({len} given)")),
             ));
         }
         Ok(Self(trimmed.to_owned()))
@@ -154,13 +157,13 @@ pub struct ClientId(String);
 
 impl ClientId {
     /// Checks the alphabet and the length.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err("a client id contains only letters, digits, '_' and '-'".into());
+            return Err(Problem::new("bad_characters", "a client id contains only letters, digits, '_' and '-'"));
         }
         // ASCII from here on, so bytes are characters.
         if raw.is_empty() || raw.len() > CLIENT_ID_MAX {
-            return Err(format!("a client id has 1 to {CLIENT_ID_MAX} characters"));
+            return Err(Problem::new("bad_length", format!("a client id has 1 to {CLIENT_ID_MAX} characters")));
         }
         Ok(Self(raw.to_owned()))
     }

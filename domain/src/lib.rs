@@ -16,4 +16,4 @@ mod ssr;
 #[cfg(feature = "ssr")]
 pub use ssr::*;
 
-pub use error::{DomainError, ErrorKind, PublicError};
+pub use error::{DomainError, ErrorKind, Problem, PublicError};

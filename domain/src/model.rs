@@ -23,6 +23,42 @@ pub struct User {
     pub is_admin: bool,
     /// When they registered.
     pub created_at: DateTime<Utc>,
+    /// The interface language they chose, if any (otherwise their browser's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+/// A language the interface speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum Language {
+    /// English.
+    En,
+    /// Russian.
+    Ru,
+}
+
+impl Language {
+    /// Every language, in the order the settings offer them.
+    pub const ALL: [Self; 2] = [Self::En, Self::Ru];
+
+    /// Its code (`en`, `ru`), as stored and as in the `lang` cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Ru => "ru",
+        }
+    }
+
+    /// The language with this code.
+    pub fn parse(raw: &str) -> Result<Self, crate::error::Problem> {
+        match raw.trim() {
+            "en" => Ok(Self::En),
+            "ru" => Ok(Self::Ru),
+            _ => Err(crate::error::Problem::new("unsupported", "the interface speaks en and ru")),
+        }
+    }
 }
 
 impl User {
@@ -287,6 +323,14 @@ pub struct SessionInfo {
 pub struct SessionsEnded {
     /// Sessions ended.
     pub ended: u64,
+}
+
+/// `PUT /api/v1/me/language`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LanguageRequest {
+    /// The interface language to keep with the account.
+    pub language: Language,
 }
 
 /// `POST /api/v1/me/password`.

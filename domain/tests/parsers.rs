@@ -18,7 +18,7 @@
 //! all. Nothing is written to disk on failure (`failure_persistence: None`): a failure prints
 //! its shrunk input.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use domain::error::{DomainError, ErrorKind, FieldErrors};
 use domain::input::{
@@ -170,13 +170,20 @@ fn invalid_fields(error: &DomainError) -> Result<&FieldErrors, TestCaseError> {
         return Err(TestCaseError::fail(format!("expected DomainError::Invalid, got {error:?}")));
     };
     prop_assert!(!fields.is_empty());
-    prop_assert!(fields.values().all(|reason| !reason.trim().is_empty()), "{fields:?}");
+    prop_assert!(
+        fields.values().all(|reason| !reason.message.trim().is_empty() && !reason.code.is_empty()),
+        "{fields:?}"
+    );
     prop_assert_eq!(error.kind(), ErrorKind::Invalid);
     prop_assert_eq!(error.code(), "invalid_input");
     let public = error.public();
     prop_assert_eq!(public.kind, ErrorKind::Invalid);
     prop_assert_eq!(public.code.as_str(), "invalid_input");
-    prop_assert_eq!(&public.fields, fields);
+    // Each field's problem in English and as its code, under the same names.
+    let messages = fields.iter().map(|(name, p)| (name.clone(), p.message.clone())).collect::<BTreeMap<_, _>>();
+    let codes = fields.iter().map(|(name, p)| (name.clone(), p.code.to_owned())).collect::<BTreeMap<_, _>>();
+    prop_assert_eq!(&public.fields, &messages);
+    prop_assert_eq!(&public.field_codes, &codes);
     Ok(fields)
 }
 
@@ -323,7 +330,7 @@ proptest! {
                 prop_assert!(trimmed.chars().count() <= EMAIL_MAX);
                 prop_assert!(trimmed.contains('@'));
             }
-            Err(reason) => prop_assert!(!reason.trim().is_empty()),
+            Err(reason) => prop_assert!(!reason.message.trim().is_empty()),
         }
     }
 }
@@ -490,7 +497,7 @@ proptest! {
                 prop_assert!(!name.as_str().chars().any(|c| c.is_control() || is_bidi_control(c)));
                 prop_assert_eq!(DisplayName::parse(name.as_str()).ok(), Some(name.clone()));
             }
-            (Err(reason), None) => prop_assert!(!reason.trim().is_empty()),
+            (Err(reason), None) => prop_assert!(!reason.message.trim().is_empty()),
             (parsed, expected) => {
                 return Err(TestCaseError::fail(format!("{raw:?}: parsed {parsed:?}, the rules say {expected:?}")));
             }
@@ -564,7 +571,7 @@ proptest! {
             }
             Err(reason) => {
                 prop_assert!(!(PASSWORD_MIN..=PASSWORD_MAX).contains(&len), "{} characters refused", len);
-                prop_assert!(!reason.trim().is_empty());
+                prop_assert!(!reason.message.trim().is_empty());
             }
         }
     }
@@ -750,7 +757,7 @@ proptest! {
             }
             Err(reason) => {
                 prop_assert!(!expected_client_id(&raw), "{:?} was refused", raw);
-                prop_assert!(!reason.trim().is_empty());
+                prop_assert!(!reason.message.trim().is_empty());
             }
         }
     }

@@ -82,7 +82,7 @@ test("Devices: this one marked, the others signed out from here; then the passwo
   await current.fill("not my password at all");
   await again.fill(NEW_PASSWORD);
   await change.click();
-  await expect(current).toHaveAccessibleDescription("this is not your current password");
+  await expect(current).toHaveAccessibleDescription("This is not your current password.");
   await expect(current).toHaveAttribute("aria-invalid", "true");
   await expect(current).toBeFocused();
   await expect(fresh).toHaveAttribute("aria-invalid", "false");

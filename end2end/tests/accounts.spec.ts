@@ -12,7 +12,7 @@ test("a person registers, signs out and signs in again", async ({ page }) => {
   await page.getByLabel("Name").fill("Ann");
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account", exact: true }).click();
-  await expect(page.locator(".field-error")).toHaveText("a password has at least 12 characters");
+  await expect(page.locator(".field-error")).toHaveText("A password has at least 12 characters.");
 
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account", exact: true }).click();
@@ -28,7 +28,7 @@ test("a person registers, signs out and signs in again", async ({ page }) => {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("wrong password here");
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("whoami")).toHaveText("Ann");

@@ -7,6 +7,7 @@ mod m20261126_000001_accounts;
 mod m20261126_000002_messaging;
 mod m20261126_000003_instance;
 mod m20261126_000004_telegram;
+mod m20261127_000005_language;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_messaging::Migration),
             Box::new(m20261126_000003_instance::Migration),
             Box::new(m20261126_000004_telegram::Migration),
+            Box::new(m20261127_000005_language::Migration),
         ]
     }
 }

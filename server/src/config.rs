@@ -134,7 +134,9 @@ impl Config {
         let admin_email = Email::parse(&admin_email)
             .map_err(|why| bad("ADMIN_EMAIL", &format!("an email address ({why})"), admin_email))?;
         let admin_password = match lookup("ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
-            Some(raw) => Some(Password::parse(&raw).map_err(|why| bad("ADMIN_PASSWORD", &why, "(hidden)".into()))?),
+            Some(raw) => {
+                Some(Password::parse(&raw).map_err(|why| bad("ADMIN_PASSWORD", &why.message, "(hidden)".into()))?)
+            }
             None => None,
         };
 

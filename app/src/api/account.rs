@@ -45,3 +45,16 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let me = edge::caller(&ctx).await?;
     Ok(ctx.messenger.change_password(&me.user, me.session_id, &current_password, &new_password).await?)
 }
+
+/// Keeps the interface language I chose (`en`, `ru`) with my account, so that it follows me
+/// to every device I sign in on, and in this browser's `lang` cookie.
+#[server(prefix = "/_fn", endpoint = "set_language")]
+pub async fn set_language(language: String) -> Result<(), UiError> {
+    let ctx = edge::context()?;
+    let me = edge::caller(&ctx).await?;
+    let language =
+        domain::model::Language::parse(&language).map_err(|why| domain::DomainError::invalid("language", why))?;
+    ctx.messenger.set_language(me.user.id, language).await?;
+    edge::set_cookie(ctx.cookies.language(language));
+    Ok(())
+}

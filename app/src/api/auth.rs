@@ -25,6 +25,10 @@ pub async fn login(email: String, password: String) -> Result<User, UiError> {
     let (user, token) =
         ctx.messenger.sign_in(&email, &password, edge::user_agent().as_deref(), edge::client_address().await).await?;
     edge::set_cookie(ctx.cookies.issue(token));
+    // The language chosen on another device comes along.
+    if let Some(language) = user.language {
+        edge::set_cookie(ctx.cookies.language(language));
+    }
     Ok(user)
 }
 

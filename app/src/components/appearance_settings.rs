@@ -3,20 +3,22 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{Locale, t, td_string, use_i18n};
 use crate::theme::Theme;
 
 /// The words for a theme choice.
-fn label(theme: Theme) -> &'static str {
+fn label(locale: Locale, theme: Theme) -> String {
     match theme {
-        Theme::System => "As the system",
-        Theme::Light => "Light",
-        Theme::Dark => "Dark",
+        Theme::System => td_string!(locale, settings.theme_system).to_string(),
+        Theme::Light => td_string!(locale, settings.theme_light).to_string(),
+        Theme::Dark => td_string!(locale, settings.theme_dark).to_string(),
     }
 }
 
 /// Three radio buttons; choosing one changes the page's colours straight away.
 #[component]
 pub fn AppearanceSettings() -> impl IntoView {
+    let i18n = use_i18n();
     let chosen = RwSignal::new(Theme::of_page());
     let choose = move |theme: Theme| {
         chosen.set(theme);
@@ -25,9 +27,9 @@ pub fn AppearanceSettings() -> impl IntoView {
     };
     view! {
         <section class="settings-section" aria-labelledby="appearance-title">
-            <h3 id="appearance-title">"Appearance"</h3>
+            <h3 id="appearance-title">{t!(i18n, settings.appearance_title)}</h3>
             <fieldset class="theme-choice">
-                <legend>"Theme"</legend>
+                <legend>{t!(i18n, settings.appearance_theme)}</legend>
                 {Theme::ALL
                     .into_iter()
                     .map(|theme| {
@@ -41,12 +43,23 @@ pub fn AppearanceSettings() -> impl IntoView {
                                     prop:checked=move || chosen.get() == theme
                                     on:change=move |_| choose(theme)
                                 />
-                                {label(theme)}
+                                {move || label(i18n.get_locale(), theme)}
                             </label>
                         }
                     })
                     .collect_view()}
             </fieldset>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_theme_has_its_words() {
+        assert_eq!(label(Locale::en, Theme::System), "As the system");
+        assert_eq!(label(Locale::ru, Theme::Dark), "Тёмная");
     }
 }

@@ -9,6 +9,8 @@ use leptos::prelude::*;
 use crate::components::chat_list::chat_title;
 use crate::components::rich_text::RichText;
 use crate::components::time::{clock, day_key, day_label, last_seen, now_ms};
+use crate::error::{UiError, error_text, field_text};
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::live::Live;
 use crate::store::{Connection, Store};
 
@@ -18,11 +20,12 @@ const PAGE: u64 = 50;
 /// One chat, from its history to the composer.
 #[component]
 pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
     let store = expect_context::<Store>();
     let live = expect_context::<Live>();
     let scroller = NodeRef::<html::Div>::new();
     let loading_older = RwSignal::new(false);
-    let load_error = RwSignal::new(None::<String>);
+    let load_error = RwSignal::new(None::<UiError>);
     let near_bottom = StoredValue::new(true);
 
     let chat = Memo::new(move |_| store.chats.with(|chats| chats.iter().find(|c| c.id == chat_id).cloned()));
@@ -89,7 +92,7 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
         }
     };
 
-    let title = move || chat.with(|c| c.as_ref().map(chat_title).unwrap_or_default());
+    let title = move || chat.with(|c| c.as_ref().map(|c| chat_title(i18n.get_locale(), c)).unwrap_or_default());
     // Under the title: "typing…", "online" or when the peer was last seen (nothing in Saved Messages).
     let peer = Memo::new(move |_| chat.with(|c| c.as_ref().filter(|c| !c.is_saved_messages).map(|c| c.peer.clone())));
     let peer_typing = move || {
@@ -98,15 +101,25 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
     let peer_status = move || {
         let peer = peer.get()?;
         if peer_typing() {
-            return Some("typing…".to_owned());
+            return Some(t_string!(i18n, messenger.typing).to_string());
         }
         let seen = store.seen(&peer);
-        if seen.online { Some("online".to_owned()) } else { seen.last_seen_at.map(last_seen) }
+        if seen.online {
+            Some(t_string!(i18n, messenger.online).to_string())
+        } else {
+            seen.last_seen_at.map(|at| last_seen(i18n.get_locale(), at))
+        }
     };
     view! {
         <section class="conversation" aria-label=title>
             <header class="conversation-header">
-                <button class="back" aria-label="Back to chats" on:click=move |_| on_back.run(())>"‹"</button>
+                <button
+                    class="back"
+                    aria-label=move || t_string!(i18n, messenger.back_to_chats).to_string()
+                    on:click=move |_| on_back.run(())
+                >
+                    "‹"
+                </button>
                 <div class="conversation-heading">
                     <h2 data-testid="chat-title">{title}</h2>
                     <p class="peer-status" class:typing=peer_typing data-testid="peer-status" aria-live="polite">
@@ -116,25 +129,34 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
             </header>
             <div class="messages" node_ref=scroller on:scroll=on_scroll role="log" aria-live="polite" data-testid="messages">
                 <Show when=move || loading_older.get()>
-                    <p class="loading">"Loading earlier messages…"</p>
+                    <p class="loading">{t!(i18n, messenger.loading_earlier)}</p>
                 </Show>
                 <Show when=move || load_error.get().is_some()>
-                    <p class="form-error" role="alert">{move || load_error.get()}</p>
+                    <p class="form-error" role="alert">
+                        {move || load_error.get().map(|e| {
+                            let locale = i18n.get_locale();
+                            t_string!(i18n, messenger.load_messages_failed, reason = e.text(locale)).to_string()
+                        })}
+                    </p>
                 </Show>
                 <Show when=move || !loaded.get()>
-                    <p class="loading">"Loading messages…"</p>
+                    <p class="loading">{t!(i18n, messenger.loading_messages)}</p>
                 </Show>
                 <Show when=move || loaded.get() && messages.with(Vec::is_empty) && pending.with(Vec::is_empty)>
                     <p class="empty">
                         {move || if chat.with(|c| c.as_ref().is_some_and(|c| c.is_saved_messages)) {
-                            "Save notes, links and drafts here. Only you can see them."
+                            t_string!(i18n, messenger.saved_messages_empty).to_string()
                         } else {
-                            "No messages yet. Say hello!"
+                            t_string!(i18n, messenger.chat_empty).to_string()
                         }}
                     </p>
                 </Show>
-                {move || bubbles(store.my_id(), messages.get())}
-                <For each=move || pending.get() key=|p| (p.client_id.clone(), p.failed.clone()) let:p>
+                {move || bubbles(store.my_id(), i18n.get_locale(), messages.get())}
+                <For
+                    each=move || pending.get()
+                    key=|p| (p.client_id.clone(), p.failed.as_ref().map(|e| (e.code.clone(), e.message.clone())))
+                    let:p
+                >
                     {
                         let client_id = p.client_id.clone();
                         let failed = p.failed.clone();
@@ -145,14 +167,25 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
                                 {match failed {
                                     Some(why) => view! {
                                         <p class="status">
-                                            <span class="field-error">{format!("Not sent: {why}")}</span>
+                                            <span class="field-error">
+                                                {move || {
+                                                    let reason = send_failure(i18n.get_locale(), &why);
+                                                    t_string!(i18n, messenger.not_sent, reason = reason).to_string()
+                                                }}
+                                            </span>
                                             " "
-                                            <button class="link" on:click=move |_| live.retry(store, &client_id)>"Retry"</button>
+                                            <button class="link" on:click=move |_| live.retry(store, &client_id)>
+                                                {t!(i18n, messenger.retry)}
+                                            </button>
                                         </p>
                                     }.into_any(),
                                     None => view! {
                                         <p class="status">
-                                            {move || if store.connection.get() == Connection::Online { "sending…" } else { "waiting for connection…" }}
+                                            {move || if store.connection.get() == Connection::Online {
+                                                t_string!(i18n, messenger.sending).to_string()
+                                            } else {
+                                                t_string!(i18n, messenger.waiting_for_connection).to_string()
+                                            }}
                                         </p>
                                     }.into_any(),
                                 }}
@@ -166,15 +199,21 @@ pub fn ChatView(chat_id: ChatId, on_back: Callback<()>) -> impl IntoView {
     }
 }
 
+/// Why the server refused a send, in the reader's language: the problem with the text when
+/// it named one, else the error's own words.
+fn send_failure(locale: Locale, error: &domain::PublicError) -> String {
+    field_text(locale, error, "text").unwrap_or_else(|| error_text(locale, error))
+}
+
 /// Bubbles with a separator wherever the local day changes.
-fn bubbles(me: i64, messages: Vec<Message>) -> impl IntoView {
+fn bubbles(me: i64, locale: Locale, messages: Vec<Message>) -> impl IntoView {
     let mut previous_day = None;
     messages
         .into_iter()
         .map(|message| {
             let day = day_key(message.created_at);
             let separator = (previous_day != Some(day)).then(|| {
-                view! { <div class="day" role="separator">{day_label(message.created_at)}</div> }
+                view! { <div class="day" role="separator">{day_label(locale, message.created_at)}</div> }
             });
             previous_day = Some(day);
             let mine = message.sender_id == me;
@@ -190,7 +229,7 @@ fn bubbles(me: i64, messages: Vec<Message>) -> impl IntoView {
 }
 
 /// Fetches a page of history (the newest, or the one before `before`) into the store.
-async fn load_page(store: Store, chat_id: ChatId, before: Option<i64>, error: RwSignal<Option<String>>) {
+async fn load_page(store: Store, chat_id: ChatId, before: Option<i64>, error: RwSignal<Option<UiError>>) {
     match crate::api::messenger::history(chat_id, before, PAGE).await {
         Ok(page) => {
             error.set(None);
@@ -201,13 +240,14 @@ async fn load_page(store: Store, chat_id: ChatId, before: Option<i64>, error: Rw
                 log.merge(page);
             });
         }
-        Err(e) => error.set(Some(format!("Could not load messages: {e}"))),
+        Err(e) => error.set(Some(e)),
     }
 }
 
 /// The text box: Enter sends, Shift+Enter starts a new line; the draft is kept per chat.
 #[component]
 fn Composer(chat_id: ChatId) -> impl IntoView {
+    let i18n = use_i18n();
     let store = expect_context::<Store>();
     let live = expect_context::<Live>();
     let textarea = NodeRef::<html::Textarea>::new();
@@ -238,8 +278,8 @@ fn Composer(chat_id: ChatId) -> impl IntoView {
             <textarea
                 node_ref=textarea
                 rows="1"
-                placeholder="Write a message…"
-                aria-label="Message"
+                placeholder=move || t_string!(i18n, messenger.composer_placeholder).to_string()
+                aria-label=move || t_string!(i18n, messenger.composer_label).to_string()
                 data-testid="composer"
                 prop:value=draft
                 on:input=move |ev| {
@@ -262,10 +302,12 @@ fn Composer(chat_id: ChatId) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button type="submit" class="send" disabled=move || draft().trim().is_empty() || too_long()>"Send"</button>
+            <button type="submit" class="send" disabled=move || draft().trim().is_empty() || too_long()>
+                {t!(i18n, messenger.send)}
+            </button>
             <Show when=too_long>
                 <p class="field-error composer-note" role="alert">
-                    {move || format!("{} of {MESSAGE_MAX} characters", draft().trim().chars().count())}
+                    {t!(i18n, messenger.too_long, length = move || draft().trim().chars().count(), count = move || MESSAGE_MAX)}
                 </p>
             </Show>
         </form>

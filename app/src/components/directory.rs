@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::messenger::directory;
 use crate::components::chat_list::{initial, online_dot};
+use crate::i18n::{t, t_string, use_i18n};
 use crate::store::Store;
 
 const PER_PAGE: u64 = 20;
@@ -12,6 +13,7 @@ const PER_PAGE: u64 = 20;
 /// The directory; choosing someone opens the chat with them.
 #[component]
 pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
+    let i18n = use_i18n();
     let store = expect_context::<Store>();
     let query = RwSignal::new(String::new());
     let sort = RwSignal::new(UserSort::NameAsc);
@@ -28,8 +30,8 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
             <div class="directory-tools">
                 <input
                     type="search"
-                    placeholder="Search by name"
-                    aria-label="Search people"
+                    placeholder=move || t_string!(i18n, messenger.search_placeholder).to_string()
+                    aria-label=move || t_string!(i18n, messenger.search_people).to_string()
                     prop:value=query
                     on:input=move |ev| {
                         query.set(event_target_value(&ev));
@@ -37,29 +39,29 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                     }
                 />
                 <select
-                    aria-label="Sort people"
+                    aria-label=move || t_string!(i18n, messenger.sort_people).to_string()
                     on:change=move |ev| {
                         sort.set(UserSort::parse(&event_target_value(&ev)).unwrap_or_default());
                         page.set(1);
                     }
                 >
-                    <option value="name">"Name A–Z"</option>
-                    <option value="-name">"Name Z–A"</option>
-                    <option value="-created">"Newest"</option>
-                    <option value="created">"Oldest"</option>
+                    <option value="name">{t!(i18n, messenger.sort_name_asc)}</option>
+                    <option value="-name">{t!(i18n, messenger.sort_name_desc)}</option>
+                    <option value="-created">{t!(i18n, messenger.sort_newest)}</option>
+                    <option value="created">{t!(i18n, messenger.sort_oldest)}</option>
                 </select>
             </div>
-            <ul class="user-list" aria-label="People">
+            <ul class="user-list" aria-label=move || t_string!(i18n, messenger.people).to_string()>
                 <li>
                     <button class="user-item" data-testid="saved-messages" on:click=move |_| on_pick.run(my_id)>
                         <span class="avatar saved" aria-hidden="true">"★"</span>
                         <span class="chat-text">
-                            <span class="chat-title">"Saved Messages"</span>
-                            <span class="chat-preview">"Notes to yourself"</span>
+                            <span class="chat-title">{t!(i18n, messenger.saved_messages)}</span>
+                            <span class="chat-preview">{t!(i18n, messenger.notes_to_yourself)}</span>
                         </span>
                     </button>
                 </li>
-                <Transition fallback=|| view! { <li class="loading">"Loading people…"</li> }>
+                <Transition fallback=move || view! { <li class="loading">{t!(i18n, messenger.loading_people)}</li> }>
                     {move || Suspend::new(async move {
                         match users.await {
                             Ok(UserPage { users, total, .. }) => {
@@ -78,7 +80,7 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                                                 <button class="user-item" data-testid="user-item" on:click=move |_| on_pick.run(id)>
                                                     <span class="avatar">
                                                         <span aria-hidden="true">{initial(&name)}</span>
-                                                        {online_dot(online)}
+                                                        {online_dot(i18n, online)}
                                                     </span>
                                                     <span class="chat-text">
                                                         <span class="chat-title">{name.clone()}</span>
@@ -87,19 +89,21 @@ pub fn Directory(on_pick: Callback<i64>) -> impl IntoView {
                                             </li>
                                         }
                                     }).collect_view()}
-                                    {empty.then(|| view! { <li class="empty">"Nobody matches."</li> })}
+                                    {empty.then(|| view! { <li class="empty">{t!(i18n, messenger.nobody_matches)}</li> })}
                                     <li class="pager">
                                         <button disabled=move || { page.get() <= 1 } on:click=move |_| page.update(|p| *p -= 1)>
-                                            "‹ Previous"
+                                            {t!(i18n, messenger.previous_page)}
                                         </button>
-                                        <span>{move || format!("Page {} of {pages}", page.get())}</span>
+                                        <span>{t!(i18n, messenger.page_of, page = move || page.get(), pages = move || pages)}</span>
                                         <button disabled=move || { page.get() >= pages } on:click=move |_| page.update(|p| *p += 1)>
-                                            "Next ›"
+                                            {t!(i18n, messenger.next_page)}
                                         </button>
                                     </li>
                                 }.into_any()
                             }
-                            Err(e) => view! { <li class="form-error" role="alert">{e.to_string()}</li> }.into_any(),
+                            Err(e) => view! {
+                                <li class="form-error" role="alert">{move || e.text(i18n.get_locale())}</li>
+                            }.into_any(),
                         }
                     })}
                 </Transition>

@@ -11,38 +11,40 @@ use leptos::task::spawn_local;
 use crate::api::account::{end_other_sessions, end_session, my_sessions};
 use crate::components::password_settings::PASSWORD_CHANGED;
 use crate::components::time::{clock, day_key, day_label};
+use crate::error::UiError;
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 
-/// "today at 14:05", "yesterday at 09:30" or "12 March 2026", in the reader's time zone.
-fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+/// "today at 14:05", "yesterday at 09:30" or "12 March 2026" (in `locale`'s words), in
+/// the reader's time zone.
+fn when(locale: Locale, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let day = day_key(at);
     if day == day_key(now) {
-        format!("today at {}", clock(at))
+        td_string!(locale, settings.today_at, time = clock(at)).to_string()
     } else if day == day_key(now - Duration::days(1)) {
-        format!("yesterday at {}", clock(at))
+        td_string!(locale, settings.yesterday_at, time = clock(at)).to_string()
     } else {
-        day_label(at)
+        day_label(locale, at)
     }
 }
 
 /// When a device was last used, as people say it. The server knows it to within ten
 /// minutes, so nothing finer is claimed.
-fn last_active(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+fn last_active(locale: Locale, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let ago = now - at;
     if ago < Duration::minutes(10) {
-        "last active in the last 10 minutes".to_owned()
+        td_string!(locale, settings.devices_active_recently).to_string()
     } else if ago < Duration::hours(1) {
-        format!("last active {} minutes ago", ago.num_minutes())
+        td_string!(locale, settings.devices_active_minutes, count = ago.num_minutes()).to_string()
     } else {
-        format!("last active {}", when(at, now))
+        td_string!(locale, settings.devices_active_at, when = when(locale, at, now)).to_string()
     }
 }
 
 /// "Signed out 1 other device." / "Signed out 3 other devices."
-fn ended_note(ended: u64) -> String {
+fn ended_note(locale: Locale, ended: u64) -> String {
     match ended {
-        0 => "No other device was signed in.".to_owned(),
-        1 => "Signed out 1 other device.".to_owned(),
-        n => format!("Signed out {n} other devices."),
+        0 => td_string!(locale, settings.devices_none_ended).to_string(),
+        n => td_string!(locale, settings.devices_ended, count = n).to_string(),
     }
 }
 
@@ -77,15 +79,17 @@ fn focus_lost() -> bool {
 /// on this page signed the other devices out.
 #[component]
 pub fn SessionsSettings() -> impl IntoView {
+    let i18n = use_i18n();
     // The newest list the server gave (`None` until the first arrives).
     let sessions = RwSignal::new(None::<Vec<SessionInfo>>);
-    let load_error = RwSignal::new(None::<String>);
+    let load_error = RwSignal::new(None::<UiError>);
     let loading = RwSignal::new(false);
     // Numbers the fetches: only the newest one's answer counts.
     let fetches = StoredValue::new(0_u64);
     let ending_others = RwSignal::new(false);
-    let others_note = RwSignal::new(None::<String>);
-    let others_error = RwSignal::new(None::<String>);
+    // How many other devices the last "sign out all" ended.
+    let others_note = RwSignal::new(None::<u64>);
+    let others_error = RwSignal::new(None::<UiError>);
     let heading = NodeRef::<html::H3>::new();
     let list = NodeRef::<html::Ul>::new();
 
@@ -109,7 +113,7 @@ pub fn SessionsSettings() -> impl IntoView {
                     sessions.set(Some(this_device_first(fresh)));
                 }
                 Err(e) => {
-                    load_error.set(Some(e.to_string()));
+                    load_error.set(Some(e));
                 }
             }
         });
@@ -176,34 +180,49 @@ pub fn SessionsSettings() -> impl IntoView {
                             list.retain(|s| s.current);
                         }
                     });
-                    others_note.set(Some(ended_note(ended)));
+                    others_note.set(Some(ended));
                 }
-                Err(e) => others_error.set(Some(format!("Not signed out: {e}"))),
+                Err(e) => others_error.set(Some(e)),
             }
             refocus();
         });
     };
 
+    // The last load's error in the reader's words.
+    let load_error_text = move || load_error.get().map(|e| e.text(i18n.get_locale())).unwrap_or_default();
+
     view! {
         <section class="settings-section" aria-labelledby="settings-devices" data-testid="sessions-settings">
-            <h3 id="settings-devices" tabindex="-1" node_ref=heading>"Devices"</h3>
-            <p class="settings-note">"The browsers and apps signed in to your account."</p>
+            <h3 id="settings-devices" tabindex="-1" node_ref=heading>{t!(i18n, settings.devices_title)}</h3>
+            <p class="settings-note">{t!(i18n, settings.devices_note)}</p>
             {move || match phase.get() {
-                Phase::Loading => view! { <p class="settings-note" aria-live="polite">"Loading…"</p> }.into_any(),
+                Phase::Loading => {
+                    view! { <p class="settings-note" aria-live="polite">{t!(i18n, common.loading)}</p> }.into_any()
+                }
                 Phase::Failed => view! {
                     <p class="form-error" role="alert">
-                        {move || format!("Could not load your devices: {}", load_error.get().unwrap_or_default())}
+                        {t!(i18n, settings.devices_load_failed, error = load_error_text)}
                     </p>
                     <div class="settings-actions">
                         <button type="button" on:click=move |_| refresh() disabled=move || loading.get()>
-                            {move || if loading.get() { "Trying…" } else { "Try again" }}
+                            {move || {
+                                if loading.get() {
+                                    t_string!(i18n, settings.devices_trying)
+                                } else {
+                                    t_string!(i18n, settings.try_again)
+                                }
+                            }}
                         </button>
                     </div>
                 }
                 .into_any(),
-                Phase::Empty => view! { <p class="settings-note">"No device is signed in."</p> }.into_any(),
+                Phase::Empty => view! { <p class="settings-note">{t!(i18n, settings.devices_empty)}</p> }.into_any(),
                 Phase::Listed => view! {
-                    <ul class="device-list" aria-label="Signed-in devices" node_ref=list>
+                    <ul
+                        class="device-list"
+                        aria-label=move || t_string!(i18n, settings.devices_list_label)
+                        node_ref=list
+                    >
                         <For
                             each=move || sessions.get().unwrap_or_default()
                             key=|s| s.id
@@ -216,23 +235,37 @@ pub fn SessionsSettings() -> impl IntoView {
                             on:click=end_others
                             disabled=move || ending_others.get() || others.get() == 0
                         >
-                            {move || if ending_others.get() { "Signing out…" } else { "Sign out all other devices" }}
+                            {move || {
+                                if ending_others.get() {
+                                    t_string!(i18n, settings.devices_signing_out)
+                                } else {
+                                    t_string!(i18n, settings.devices_sign_out_others)
+                                }
+                            }}
                         </button>
                     </div>
                     {move || {
                         (others.get() == 0 && others_note.with(Option::is_none))
-                            .then(|| view! { <p class="settings-note">"No other device is signed in."</p> })
+                            .then(|| view! { <p class="settings-note">{t!(i18n, settings.devices_no_others)}</p> })
                     }}
-                    {move || others_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                    {move || {
+                        others_error.get().map(|e| view! {
+                            <p class="form-error" role="alert">
+                                {t!(i18n, settings.devices_not_signed_out, error = move || e.text(i18n.get_locale()))}
+                            </p>
+                        })
+                    }}
                 }
                 .into_any(),
             }}
-            <p class="settings-status" role="status">{move || others_note.get()}</p>
+            <p class="settings-status" role="status">
+                {move || others_note.get().map(|ended| ended_note(i18n.get_locale(), ended))}
+            </p>
             // A later fetch that failed, while an earlier list is still shown.
             {move || {
                 (sessions.with(Option::is_some) && load_error.with(Option::is_some)).then(|| view! {
                     <p class="form-error" role="alert">
-                        {move || format!("Could not refresh your devices: {}", load_error.get().unwrap_or_default())}
+                        {t!(i18n, settings.devices_refresh_failed, error = load_error_text)}
                     </p>
                 })
             }}
@@ -244,12 +277,23 @@ pub fn SessionsSettings() -> impl IntoView {
 /// device" badge or an End button (pending while it works; a failure is said next to it).
 #[component]
 fn DeviceRow(session: SessionInfo, on_ended: Callback<i64>) -> impl IntoView {
+    let i18n = use_i18n();
     let SessionInfo { id, device, created_at, last_used_at, current } = session;
     let ending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<UiError>);
     let name_id = format!("device-{id}");
     let now = Utc::now();
-    let seen = if current { "active now".to_owned() } else { last_active(last_used_at, now) };
+    let signed_in = move || {
+        let locale = i18n.get_locale();
+        td_string!(locale, settings.devices_signed_in_at, when = when(locale, created_at, now)).to_string()
+    };
+    let seen = move || {
+        if current {
+            t_string!(i18n, settings.devices_active_now).to_string()
+        } else {
+            last_active(i18n.get_locale(), last_used_at, now)
+        }
+    };
 
     let end = move |_| {
         ending.set(true);
@@ -264,7 +308,7 @@ fn DeviceRow(session: SessionInfo, on_ended: Callback<i64>) -> impl IntoView {
                 // Gone already (signed out there, or by a password change): gone either way.
                 Ok(()) => on_ended.run(id),
                 Err(e) if e.0.kind == ErrorKind::NotFound => on_ended.run(id),
-                Err(e) => error.set(Some(format!("Not signed out: {e}"))),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
@@ -274,14 +318,21 @@ fn DeviceRow(session: SessionInfo, on_ended: Callback<i64>) -> impl IntoView {
             <div class="device-text">
                 <span class="device-name" id=name_id.clone()>
                     {device}
-                    {current.then(|| view! { <span class="device-badge">"This device"</span> })}
+                    {current
+                        .then(|| view! { <span class="device-badge">{t!(i18n, settings.devices_this_device)}</span> })}
                 </span>
                 <span class="device-times">
-                    <time datetime=created_at.to_rfc3339()>{format!("signed in {}", when(created_at, now))}</time>
+                    <time datetime=created_at.to_rfc3339()>{signed_in}</time>
                     " · "
                     <time datetime=last_used_at.to_rfc3339()>{seen}</time>
                 </span>
-                {move || error.get().map(|e| view! { <span class="form-error" role="alert">{e}</span> })}
+                {move || {
+                    error.get().map(|e| view! {
+                        <span class="form-error" role="alert">
+                            {t!(i18n, settings.devices_not_signed_out, error = move || e.text(i18n.get_locale()))}
+                        </span>
+                    })
+                }}
             </div>
             {(!current).then(|| view! {
                 <button
@@ -291,7 +342,13 @@ fn DeviceRow(session: SessionInfo, on_ended: Callback<i64>) -> impl IntoView {
                     on:click=end
                     disabled=move || ending.get()
                 >
-                    {move || if ending.get() { "Ending…" } else { "End" }}
+                    {move || {
+                        if ending.get() {
+                            t_string!(i18n, settings.devices_ending)
+                        } else {
+                            t_string!(i18n, settings.devices_end)
+                        }
+                    }}
                 </button>
             })}
         </li>
@@ -312,11 +369,22 @@ mod tests {
     #[test]
     fn last_activity_claims_no_more_than_the_server_knows() {
         let now = Utc::now();
-        assert_eq!(last_active(now - Duration::minutes(3), now), "last active in the last 10 minutes");
-        assert_eq!(last_active(now - Duration::minutes(25), now), "last active 25 minutes ago");
+        assert_eq!(last_active(Locale::en, now - Duration::minutes(3), now), "last active in the last 10 minutes");
+        assert_eq!(last_active(Locale::en, now - Duration::minutes(25), now), "last active 25 minutes ago");
         let long_ago = Utc.with_ymd_and_hms(2020, 3, 12, 14, 5, 0).unwrap();
-        assert_eq!(last_active(long_ago, now), "last active 12 March 2020");
-        assert_eq!(when(now, now), format!("today at {}", clock(now)));
+        assert_eq!(last_active(Locale::en, long_ago, now), "last active 12 March 2020");
+        assert_eq!(when(Locale::en, now, now), format!("today at {}", clock(now)));
+    }
+
+    #[test]
+    fn last_activity_reads_well_in_russian() {
+        let now = Utc::now();
+        assert_eq!(last_active(Locale::ru, now - Duration::minutes(25), now), "последняя активность 25 минут назад");
+        assert_eq!(last_active(Locale::ru, now - Duration::minutes(21), now), "последняя активность 21 минуту назад");
+        assert_eq!(last_active(Locale::ru, now - Duration::minutes(42), now), "последняя активность 42 минуты назад");
+        let long_ago = Utc.with_ymd_and_hms(2020, 3, 12, 14, 5, 0).unwrap();
+        assert_eq!(last_active(Locale::ru, long_ago, now), "последняя активность 12 марта 2020");
+        assert_eq!(when(Locale::ru, now, now), format!("сегодня в {}", clock(now)));
     }
 
     #[test]
@@ -327,8 +395,11 @@ mod tests {
 
     #[test]
     fn the_count_of_signed_out_devices_reads_well() {
-        assert_eq!(ended_note(1), "Signed out 1 other device.");
-        assert_eq!(ended_note(2), "Signed out 2 other devices.");
-        assert_eq!(ended_note(0), "No other device was signed in.");
+        assert_eq!(ended_note(Locale::en, 1), "Signed out 1 other device.");
+        assert_eq!(ended_note(Locale::en, 2), "Signed out 2 other devices.");
+        assert_eq!(ended_note(Locale::en, 0), "No other device was signed in.");
+        assert_eq!(ended_note(Locale::ru, 1), "Выполнен выход на 1 другом устройстве.");
+        assert_eq!(ended_note(Locale::ru, 3), "Выполнен выход на 3 других устройствах.");
+        assert_eq!(ended_note(Locale::ru, 5), "Выполнен выход на 5 других устройствах.");
     }
 }

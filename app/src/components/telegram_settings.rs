@@ -10,6 +10,8 @@ use leptos::task::spawn_local;
 
 use crate::api::telegram::{telegram_link, telegram_previews, telegram_status, telegram_unlink};
 use crate::components::time::clock;
+use crate::error::UiError;
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::store::Store;
 
 /// What the section shows.
@@ -56,23 +58,24 @@ fn focus_lost() -> bool {
 /// in another tab) fetches the status again.
 #[component]
 pub fn TelegramSettings() -> impl IntoView {
+    let i18n = use_i18n();
     let store = expect_context::<Store>();
     // The newest status the server gave (`None` until the first arrives).
     let status = RwSignal::new(None::<TelegramStatus>);
-    let status_error = RwSignal::new(None::<String>);
+    let status_error = RwSignal::new(None::<UiError>);
     let checking = RwSignal::new(false);
     // Numbers the status fetches: only the newest one's answer counts.
     let fetches = StoredValue::new(0_u64);
     // What the checkbox shows: the saved value, or the one being saved.
     let previews = RwSignal::new(true);
     let saving = RwSignal::new(false);
-    let previews_error = RwSignal::new(None::<String>);
+    let previews_error = RwSignal::new(None::<UiError>);
     let offer = RwSignal::new(None::<TelegramLinkOffer>);
     let expired = RwSignal::new(false);
     let linking = RwSignal::new(false);
-    let link_error = RwSignal::new(None::<String>);
+    let link_error = RwSignal::new(None::<UiError>);
     let unlinking = RwSignal::new(false);
-    let unlink_error = RwSignal::new(None::<String>);
+    let unlink_error = RwSignal::new(None::<UiError>);
     let checkbox = NodeRef::<html::Input>::new();
 
     let apply = move |fresh: TelegramStatus| {
@@ -100,7 +103,7 @@ pub fn TelegramSettings() -> impl IntoView {
                     status_error.set(None);
                     apply(fresh);
                 }
-                Err(e) => status_error.set(Some(e.to_string())),
+                Err(e) => status_error.set(Some(e)),
             }
         });
     };
@@ -159,9 +162,10 @@ pub fn TelegramSettings() -> impl IntoView {
                     offer.set(Some(fresh));
                 }
                 Err(e) => {
-                    link_error.set(Some(e.to_string()));
                     // The bot went away or is not up yet: the status says which.
-                    if matches!(e.0.code.as_str(), "telegram_not_configured" | "telegram_unavailable") {
+                    let gone = matches!(e.0.code.as_str(), "telegram_not_configured" | "telegram_unavailable");
+                    link_error.set(Some(e));
+                    if gone {
                         refresh();
                     }
                 }
@@ -187,9 +191,10 @@ pub fn TelegramSettings() -> impl IntoView {
                 Ok(fresh) => apply(fresh),
                 Err(e) => {
                     previews.set(!wanted);
-                    previews_error.set(Some(format!("Not saved: {e}")));
                     // Unlinked meanwhile (from Telegram or another tab).
-                    if e.0.kind == ErrorKind::NotFound {
+                    let unlinked = e.0.kind == ErrorKind::NotFound;
+                    previews_error.set(Some(e));
+                    if unlinked {
                         refresh();
                     }
                 }
@@ -219,70 +224,84 @@ pub fn TelegramSettings() -> impl IntoView {
                     });
                     refresh();
                 }
-                Err(e) => unlink_error.set(Some(format!("Not unlinked: {e}"))),
+                Err(e) => unlink_error.set(Some(e)),
             }
             unlinking.try_set(false);
         });
     };
 
-    let alert = move |error: RwSignal<Option<String>>| {
-        move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })
+    // An error, in the reader's words as `say` puts it.
+    let alert = move |error: RwSignal<Option<UiError>>, say: fn(Locale, &UiError) -> String| {
+        move || {
+            error.get().map(|e| view! { <p class="form-error" role="alert">{move || say(i18n.get_locale(), &e)}</p> })
+        }
     };
-    let check_again = move |label: &'static str| {
+    let check_again = move |label: fn(Locale) -> String| {
         view! {
             <button type="button" on:click=move |_| refresh() disabled=move || checking.get()>
-                {move || if checking.get() { "Checking…" } else { label }}
+                {move || {
+                    if checking.get() {
+                        t_string!(i18n, settings.telegram_checking).to_string()
+                    } else {
+                        label(i18n.get_locale())
+                    }
+                }}
             </button>
         }
     };
+    // The last status fetch's error in the reader's words.
+    let status_error_text = move || status_error.get().map(|e| e.text(i18n.get_locale())).unwrap_or_default();
 
     view! {
         <section class="settings-section" aria-labelledby="settings-telegram" data-testid="telegram-settings">
-            <h3 id="settings-telegram">"Telegram"</h3>
+            <h3 id="settings-telegram">{t!(i18n, settings.telegram_title)}</h3>
             {move || match phase.get() {
-                Phase::Loading => view! { <p class="settings-note" aria-live="polite">"Loading…"</p> }.into_any(),
+                Phase::Loading => {
+                    view! { <p class="settings-note" aria-live="polite">{t!(i18n, common.loading)}</p> }.into_any()
+                }
                 Phase::Failed => view! {
                     <p class="form-error" role="alert">
-                        {move || format!("Could not load the Telegram settings: {}", status_error.get().unwrap_or_default())}
+                        {t!(i18n, settings.telegram_load_failed, error = status_error_text)}
                     </p>
-                    {check_again("Try again")}
+                    {check_again(|locale| td_string!(locale, settings.try_again).to_string())}
                 }
                 .into_any(),
                 Phase::NotConfigured => view! {
-                    <p>"Telegram notifications are not set up on this server."</p>
+                    <p>{t!(i18n, settings.telegram_not_configured)}</p>
                     <p class="settings-note">
-                        "An administrator turns them on by setting " <code>"TELEGRAM_BOT_TOKEN"</code> " on the server."
+                        {t!(
+                            i18n,
+                            settings.telegram_not_configured_note,
+                            token = || view! { <code>"TELEGRAM_BOT_TOKEN"</code> }
+                        )}
                     </p>
                 }
                 .into_any(),
                 Phase::Unreachable => view! {
-                    <p>"The bot cannot reach Telegram right now; try again in a minute."</p>
-                    {check_again("Check again")}
+                    <p>{t!(i18n, settings.telegram_unreachable)}</p>
+                    {check_again(|locale| td_string!(locale, settings.telegram_check_again).to_string())}
                 }
                 .into_any(),
                 Phase::NotLinked => view! {
-                    <p>
-                        "Get told in Telegram about messages that arrive while you are offline, "
-                        "and answer them by replying to the notification."
-                    </p>
+                    <p>{t!(i18n, settings.telegram_pitch)}</p>
                     <div class="settings-actions">
                         <button type="button" class="accent" on:click=get_link disabled=move || linking.get()>
                             {move || match (linking.get(), offer.with(Option::is_some)) {
-                                (true, _) => "Getting a link…",
-                                (false, true) => "Get a new link",
-                                (false, false) => "Link Telegram",
+                                (true, _) => t_string!(i18n, settings.telegram_getting_link),
+                                (false, true) => t_string!(i18n, settings.telegram_new_link),
+                                (false, false) => t_string!(i18n, settings.telegram_link),
                             }}
                         </button>
                     </div>
-                    {alert(link_error)}
+                    {alert(link_error, |locale, e| e.text(locale))}
                     {move || offer.get().map(|offer| view! { <LinkOffer offer expired /> })}
                 }
                 .into_any(),
                 Phase::Linked(bot) => view! {
                     <p class="telegram-linked" data-testid="telegram-linked">
                         {match bot {
-                            Some(bot) => format!("Linked to Telegram (@{bot})"),
-                            None => "Linked to Telegram".to_owned(),
+                            Some(bot) => t!(i18n, settings.telegram_linked_bot, bot = move || bot.clone()).into_any(),
+                            None => t!(i18n, settings.telegram_linked).into_any(),
                         }}
                     </p>
                     <div class="check">
@@ -295,20 +314,30 @@ pub fn TelegramSettings() -> impl IntoView {
                                 aria-describedby="telegram-previews-note"
                                 on:change=save_previews
                             />
-                            "Show message text in notifications"
+                            {t!(i18n, settings.telegram_previews)}
                         </label>
-                        <span class="settings-note" aria-live="polite">{move || saving.get().then_some("Saving…")}</span>
+                        <span class="settings-note" aria-live="polite">
+                            {move || saving.get().then(|| t_string!(i18n, settings.telegram_saving))}
+                        </span>
                     </div>
-                    <p class="settings-note" id="telegram-previews-note">
-                        "When it is off, a notification only says who wrote and how many messages."
-                    </p>
-                    {alert(previews_error)}
+                    <p class="settings-note" id="telegram-previews-note">{t!(i18n, settings.telegram_previews_note)}</p>
+                    {alert(previews_error, |locale, e| {
+                        td_string!(locale, settings.telegram_not_saved, error = e.text(locale)).to_string()
+                    })}
                     <div class="settings-actions">
                         <button type="button" on:click=unlink disabled=move || unlinking.get()>
-                            {move || if unlinking.get() { "Unlinking…" } else { "Unlink" }}
+                            {move || {
+                                if unlinking.get() {
+                                    t_string!(i18n, settings.telegram_unlinking)
+                                } else {
+                                    t_string!(i18n, settings.telegram_unlink)
+                                }
+                            }}
                         </button>
                     </div>
-                    {alert(unlink_error)}
+                    {alert(unlink_error, |locale, e| {
+                        td_string!(locale, settings.telegram_not_unlinked, error = e.text(locale)).to_string()
+                    })}
                 }
                 .into_any(),
             }}
@@ -316,7 +345,7 @@ pub fn TelegramSettings() -> impl IntoView {
             {move || {
                 (status.with(Option::is_some) && status_error.with(Option::is_some)).then(|| view! {
                     <p class="form-error" role="alert">
-                        {move || format!("Could not check the link: {}", status_error.get().unwrap_or_default())}
+                        {t!(i18n, settings.telegram_check_failed, error = status_error_text)}
                     </p>
                 })
             }}
@@ -328,31 +357,32 @@ pub fn TelegramSettings() -> impl IntoView {
 /// page waits for Start to be pressed (it changes by itself once it is).
 #[component]
 fn LinkOffer(offer: TelegramLinkOffer, expired: RwSignal<bool>) -> impl IntoView {
+    let i18n = use_i18n();
     let TelegramLinkOffer { url, expires_at, qr_svg } = offer;
+    let until = move || view! { <time datetime=expires_at.to_rfc3339()>{clock(expires_at)}</time> };
     view! {
         <div class="telegram-offer" data-testid="telegram-offer">
             // The server draws the SVG (a QR code of the link): no text of anyone's in it.
             <div
                 class="telegram-qr"
                 role="img"
-                aria-label="QR code of the link, for your phone's camera"
+                aria-label=move || t_string!(i18n, settings.telegram_qr_label)
                 data-testid="telegram-qr"
                 inner_html=qr_svg
             ></div>
             <div class="telegram-offer-text">
-                <p>"Open this link in Telegram and press Start:"</p>
+                <p>{t!(i18n, settings.telegram_open_link)}</p>
                 <p class="telegram-url">
                     <a href=url.clone() target="_blank" rel="noopener" data-testid="telegram-link">{url.clone()}</a>
                 </p>
-                <p class="settings-note">
-                    "Or scan the QR code with your phone. The link works once, valid until "
-                    <time datetime=expires_at.to_rfc3339()>{clock(expires_at)}</time> "."
-                </p>
+                <p class="settings-note">{t!(i18n, settings.telegram_scan, time = until)}</p>
                 <p class="telegram-waiting" role="status" data-testid="telegram-waiting">
-                    {move || if expired.get() {
-                        "This link has expired; get a new one."
-                    } else {
-                        "Waiting for you to press Start in Telegram…"
+                    {move || {
+                        if expired.get() {
+                            t_string!(i18n, settings.telegram_expired)
+                        } else {
+                            t_string!(i18n, settings.telegram_waiting)
+                        }
                     }}
                 </p>
             </div>

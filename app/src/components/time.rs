@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::i18n::{Locale, td_string};
+
 /// "14:05"
 pub fn clock(at: DateTime<Utc>) -> String {
     #[cfg(feature = "hydrate")]
@@ -30,42 +32,48 @@ pub fn day_key(at: DateTime<Utc>) -> (i32, u32, u32) {
     }
 }
 
-/// "Today", "Yesterday" or "12 March 2026".
-pub fn day_label(at: DateTime<Utc>) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
+/// "Today", "Yesterday" or "12 March 2026" ("Сегодня", "Вчера", "12 марта 2026").
+pub fn day_label(locale: Locale, at: DateTime<Utc>) -> String {
     let day = day_key(at);
     if day == day_key(Utc::now()) {
-        return "Today".into();
+        return td_string!(locale, common.today).to_string();
     }
     if day == day_key(Utc::now() - chrono::Duration::days(1)) {
-        return "Yesterday".into();
+        return td_string!(locale, common.yesterday).to_string();
     }
-    format!("{} {} {}", day.2, MONTHS[day.1 as usize % 12], day.0)
+    date(locale, day)
+}
+
+/// "12 March 2026" from a [`day_key`].
+fn date(locale: Locale, (year, month0, day): (i32, u32, u32)) -> String {
+    let month = match month0 {
+        0 => td_string!(locale, common.month_1),
+        1 => td_string!(locale, common.month_2),
+        2 => td_string!(locale, common.month_3),
+        3 => td_string!(locale, common.month_4),
+        4 => td_string!(locale, common.month_5),
+        5 => td_string!(locale, common.month_6),
+        6 => td_string!(locale, common.month_7),
+        7 => td_string!(locale, common.month_8),
+        8 => td_string!(locale, common.month_9),
+        9 => td_string!(locale, common.month_10),
+        10 => td_string!(locale, common.month_11),
+        _ => td_string!(locale, common.month_12),
+    };
+    td_string!(locale, common.date, day = day, month = month, year = year).to_string()
 }
 
 /// "last seen today at 14:05", "last seen yesterday at 09:30" or "last seen 12 March 2026".
-pub fn last_seen(at: DateTime<Utc>) -> String {
+pub fn last_seen(locale: Locale, at: DateTime<Utc>) -> String {
     let day = day_key(at);
+    let time = clock(at);
     if day == day_key(Utc::now()) {
-        return format!("last seen today at {}", clock(at));
+        return td_string!(locale, common.last_seen_today, time = time).to_string();
     }
     if day == day_key(Utc::now() - chrono::Duration::days(1)) {
-        return format!("last seen yesterday at {}", clock(at));
+        return td_string!(locale, common.last_seen_yesterday, time = time).to_string();
     }
-    format!("last seen {}", day_label(at))
+    td_string!(locale, common.last_seen_on, date = date(locale, day)).to_string()
 }
 
 /// Milliseconds since the epoch, as `Date.now()` gives them in the browser.
@@ -82,8 +90,11 @@ mod tests {
     #[test]
     fn last_seen_names_the_time_today_and_the_date_before_yesterday() {
         let now = Utc::now();
-        assert_eq!(last_seen(now), format!("last seen today at {}", clock(now)));
+        assert_eq!(last_seen(Locale::en, now), format!("last seen today at {}", clock(now)));
+        assert_eq!(last_seen(Locale::ru, now), format!("был(а) сегодня в {}", clock(now)));
         let long_ago = Utc.with_ymd_and_hms(2020, 3, 12, 14, 5, 0).unwrap();
-        assert_eq!(last_seen(long_ago), "last seen 12 March 2020");
+        assert_eq!(last_seen(Locale::en, long_ago), "last seen 12 March 2020");
+        assert_eq!(last_seen(Locale::ru, long_ago), "был(а) 12 марта 2020");
+        assert_eq!(day_label(Locale::ru, long_ago), "12 марта 2020");
     }
 }

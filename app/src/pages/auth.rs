@@ -6,6 +6,7 @@ use leptos_router::components::Redirect;
 use crate::Session;
 use crate::components::tab::Tab;
 use crate::error::UiError;
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use domain::input;
 
 /// Which of the two forms is showing.
@@ -19,6 +20,7 @@ enum Mode {
 #[component]
 pub fn AuthPage() -> impl IntoView {
     let session = expect_context::<Session>();
+    let i18n = use_i18n();
     let mode = RwSignal::new(Mode::SignIn);
 
     view! {
@@ -29,10 +31,10 @@ pub fn AuthPage() -> impl IntoView {
                 })}
             </Transition>
             <section class="auth-card">
-                <h1 class="brand">"Messenger"</h1>
+                <h1 class="brand">{t!(i18n, common.app_name)}</h1>
                 <div class="tabs" role="tablist">
-                    <Tab value=Mode::SignIn selected=mode>"Sign in"</Tab>
-                    <Tab value=Mode::Register selected=mode>"Create account"</Tab>
+                    <Tab value=Mode::SignIn selected=mode>{t!(i18n, auth.sign_in)}</Tab>
+                    <Tab value=Mode::Register selected=mode>{t!(i18n, auth.create_account)}</Tab>
                 </div>
                 <Show when=move || mode.get() == Mode::SignIn fallback=move || view! { <RegisterForm /> }>
                     <SignInForm />
@@ -42,31 +44,34 @@ pub fn AuthPage() -> impl IntoView {
     }
 }
 
-/// The message for a field: the server's if it named this field, else nothing.
-fn field_error(result: Option<Result<impl Sized, UiError>>, field: &str) -> Option<String> {
-    result?.err()?.field(field)
+/// The problem with a field in the reader's language: the server's if it named this field,
+/// else nothing.
+fn field_error(locale: Locale, result: Option<Result<impl Sized, UiError>>, field: &str) -> Option<String> {
+    result?.err()?.field_text(locale, field)
 }
 
-/// The message for the form as a whole (errors that name no field).
-fn form_error(result: Option<Result<impl Sized, UiError>>) -> Option<String> {
+/// The problem with the form as a whole (errors that name no field), in the reader's language.
+fn form_error(locale: Locale, result: Option<Result<impl Sized, UiError>>) -> Option<String> {
     let error = result?.err()?;
-    error.0.fields.is_empty().then_some(error.0.message)
+    error.0.fields.is_empty().then(|| error.text(locale))
 }
 
 #[component]
 fn SignInForm() -> impl IntoView {
     let session = expect_context::<Session>();
+    let i18n = use_i18n();
     let action = session.login;
     let value = action.value();
     let pending = action.pending();
+    let problem = move |field| Signal::derive(move || field_error(i18n.get_locale(), value.get(), field));
 
     view! {
-        <ActionForm action=action attr:class="auth-form" attr:aria-label="Sign in">
-            <Field label="Email" name="email" kind="email" autocomplete="username" error=Signal::derive(move || field_error(value.get(), "email")) />
-            <Field label="Password" name="password" kind="password" autocomplete="current-password" error=Signal::derive(move || field_error(value.get(), "password")) />
-            <p class="form-error" role="alert">{move || form_error(value.get())}</p>
+        <ActionForm action=action attr:class="auth-form" attr:aria-label=move || t_string!(i18n, auth.sign_in).to_string()>
+            <Field label=move || t_string!(i18n, auth.email).to_string() name="email" kind="email" autocomplete="username" error=problem("email") />
+            <Field label=move || t_string!(i18n, auth.password).to_string() name="password" kind="password" autocomplete="current-password" error=problem("password") />
+            <p class="form-error" role="alert">{move || form_error(i18n.get_locale(), value.get())}</p>
             <button type="submit" class="primary" disabled=pending>
-                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                {move || if pending.get() { t_string!(i18n, auth.signing_in) } else { t_string!(i18n, auth.sign_in) }}
             </button>
         </ActionForm>
     }
@@ -75,32 +80,36 @@ fn SignInForm() -> impl IntoView {
 #[component]
 fn RegisterForm() -> impl IntoView {
     let session = expect_context::<Session>();
+    let i18n = use_i18n();
     let action = session.register;
     let value = action.value();
     let pending = action.pending();
+    let problem = move |field| Signal::derive(move || field_error(i18n.get_locale(), value.get(), field));
 
     view! {
-        <ActionForm action=action attr:class="auth-form" attr:aria-label="Create account">
-            <Field label="Email" name="email" kind="email" autocomplete="email" error=Signal::derive(move || field_error(value.get(), "email")) />
+        <ActionForm action=action attr:class="auth-form" attr:aria-label=move || t_string!(i18n, auth.create_account).to_string()>
+            <Field label=move || t_string!(i18n, auth.email).to_string() name="email" kind="email" autocomplete="email" error=problem("email") />
             <Field
-                label="Name"
+                label=move || t_string!(i18n, auth.name).to_string()
                 name="name"
                 kind="text"
                 autocomplete="nickname"
-                hint=format!("How others will see you, up to {} characters.", input::NAME_MAX)
-                error=Signal::derive(move || field_error(value.get(), "name"))
+                hint=Signal::derive(move || t_string!(i18n, auth.name_hint, max = input::NAME_MAX).to_string())
+                error=problem("name")
             />
             <Field
-                label="Password"
+                label=move || t_string!(i18n, auth.password).to_string()
                 name="password"
                 kind="password"
                 autocomplete="new-password"
-                hint=format!("{} to {} characters.", input::PASSWORD_MIN, input::PASSWORD_MAX)
-                error=Signal::derive(move || field_error(value.get(), "password"))
+                hint=Signal::derive(move || {
+                    t_string!(i18n, auth.password_hint, min = input::PASSWORD_MIN, max = input::PASSWORD_MAX).to_string()
+                })
+                error=problem("password")
             />
-            <p class="form-error" role="alert">{move || form_error(value.get())}</p>
+            <p class="form-error" role="alert">{move || form_error(i18n.get_locale(), value.get())}</p>
             <button type="submit" class="primary" disabled=pending>
-                {move || if pending.get() { "Creating account…" } else { "Create account" }}
+                {move || if pending.get() { t_string!(i18n, auth.creating_account) } else { t_string!(i18n, auth.create_account) }}
             </button>
         </ActionForm>
     }
@@ -109,11 +118,11 @@ fn RegisterForm() -> impl IntoView {
 /// A labelled input with an optional hint and the server's complaint about it.
 #[component]
 fn Field(
-    label: &'static str,
+    #[prop(into)] label: Signal<String>,
     name: &'static str,
     kind: &'static str,
     autocomplete: &'static str,
-    #[prop(optional)] hint: Option<String>,
+    #[prop(optional, into)] hint: Signal<String>,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
@@ -133,7 +142,7 @@ fn Field(
             <p class="field-note" id=described>
                 {move || match error.get() {
                     Some(problem) => view! { <span class="field-error">{problem}</span> }.into_any(),
-                    None => view! { <span class="field-hint">{hint.clone()}</span> }.into_any(),
+                    None => view! { <span class="field-hint">{move || hint.get()}</span> }.into_any(),
                 }}
             </p>
         </div>

@@ -17,6 +17,8 @@ use crate::components::chat_view::ChatView;
 use crate::components::connection_badge::ConnectionBadge;
 use crate::components::directory::Directory;
 use crate::components::tab::Tab;
+use crate::error::UiError;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::live::Live;
 use crate::store::Store;
 
@@ -24,13 +26,16 @@ use crate::store::Store;
 #[component]
 pub fn MessengerPage() -> impl IntoView {
     let session = expect_context::<Session>();
+    let i18n = use_i18n();
     view! {
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading" aria-live="polite">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(Some(user)) => view! { <Messenger user /> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => {
+                        view! { <p class="form-error" role="alert">{move || e.text(i18n.get_locale())}</p> }.into_any()
+                    }
                 }
             })}
         </Transition>
@@ -70,12 +75,13 @@ fn replace() -> NavigateOptions {
 /// pane changes with the route), the sidebar, and that pane.
 #[component]
 fn Messenger(user: User) -> impl IntoView {
+    let i18n = use_i18n();
     let store = Store::new(user.clone());
     let live = Live::new();
     provide_context(store);
     provide_context(live);
     let tab = RwSignal::new(List::Chats);
-    let open_error = RwSignal::new(None::<String>);
+    let open_error = RwSignal::new(None::<UiError>);
     let location = use_location();
     let query = use_query_map();
     let navigate = use_navigate();
@@ -154,7 +160,7 @@ fn Messenger(user: User) -> impl IntoView {
                     open_error.set(None);
                     open.run(id);
                 }
-                Err(e) => open_error.set(Some(e.to_string())),
+                Err(e) => open_error.set(Some(e)),
             }
         });
     });
@@ -162,8 +168,8 @@ fn Messenger(user: User) -> impl IntoView {
     // The unread count, also where the page is not in view: the tab's title and the
     // installed app's badge.
     let title = move || match total_unread() {
-        0 => "Messenger".to_owned(),
-        n => format!("({n}) Messenger"),
+        0 => t_string!(i18n, common.app_name).to_string(),
+        n => t_string!(i18n, messenger.title_unread, count = n).to_string(),
     };
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| crate::badge::set_app_badge(total_unread()));
@@ -177,7 +183,7 @@ fn Messenger(user: User) -> impl IntoView {
         >
             <aside class="sidebar">
                 <header class="topbar">
-                    <span class="brand">"Messenger"</span>
+                    <span class="brand">{t!(i18n, common.app_name)}</span>
                     <ConnectionBadge />
                     <span class="whoami" data-testid="whoami">{user.name.clone()}</span>
                     <div class="topbar-actions">
@@ -186,26 +192,28 @@ fn Messenger(user: User) -> impl IntoView {
                             href="/settings"
                             aria-current=move || settings_open.get().then_some("page")
                         >
-                            "Settings"
+                            {t!(i18n, messenger.settings)}
                         </a>
                         <SignOut />
                     </div>
                 </header>
-                <nav class="tabs" role="tablist" aria-label="Lists">
+                <nav class="tabs" role="tablist" aria-label=move || t_string!(i18n, messenger.lists).to_string()>
                     <Tab value=List::Chats selected=tab>
-                        "Chats"
+                        {t!(i18n, messenger.chats)}
                         {move || (total_unread() > 0).then(|| view! { <span class="badge">{total_unread()}</span> })}
                     </Tab>
-                    <Tab value=List::People selected=tab>"People"</Tab>
+                    <Tab value=List::People selected=tab>{t!(i18n, messenger.people)}</Tab>
                 </nav>
                 <Show when=move || open_error.get().is_some()>
-                    <p class="form-error" role="alert">{move || open_error.get()}</p>
+                    <p class="form-error" role="alert">{move || open_error.get().map(|e| e.text(i18n.get_locale()))}</p>
                 </Show>
                 <Show when=move || tab.get() == List::Chats fallback=move || view! { <Directory on_pick=pick /> }>
-                    <Transition fallback=|| view! { <p class="loading">"Loading chats…"</p> }>
+                    <Transition fallback=move || view! { <p class="loading">{t!(i18n, messenger.loading_chats)}</p> }>
                         {move || chats.get().map(|result| match result {
                             Ok(_) => view! { <ChatList on_open=open more /> }.into_any(),
-                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! {
+                                <p class="form-error" role="alert">{move || e.text(i18n.get_locale())}</p>
+                            }.into_any(),
                         })}
                     </Transition>
                 </Show>
@@ -221,6 +229,7 @@ fn Messenger(user: User) -> impl IntoView {
 /// `/`: the right-hand pane shows the open chat, or a hint when none is open.
 #[component]
 pub fn ChatPane() -> impl IntoView {
+    let i18n = use_i18n();
     let store = expect_context::<Store>();
     let history = expect_context::<ChatHistory>();
     let navigate = use_navigate();
@@ -237,7 +246,7 @@ pub fn ChatPane() -> impl IntoView {
         Some(chat_id) => view! { <ChatView chat_id on_back=back /> }.into_any(),
         None => view! {
             <section class="conversation placeholder">
-                <p class="empty">"Choose a chat, or find someone under People."</p>
+                <p class="empty">{t!(i18n, messenger.choose_chat)}</p>
             </section>
         }
         .into_any(),
@@ -248,8 +257,9 @@ pub fn ChatPane() -> impl IntoView {
 /// held about the account go away with it.
 #[component]
 fn SignOut() -> impl IntoView {
+    let i18n = use_i18n();
     let pending = RwSignal::new(false);
-    let failed = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<UiError>);
     let sign_out = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         pending.set(true);
@@ -260,19 +270,29 @@ fn SignOut() -> impl IntoView {
                 }
                 Err(e) => {
                     pending.set(false);
-                    failed.set(Some(e.to_string()));
+                    failed.set(Some(e));
                 }
             }
         });
     };
     view! {
         <form class="signout" method="post" action="/_fn/logout" on:submit=sign_out>
-            <button type="submit" disabled=pending title=move || failed.get().unwrap_or_default()>
-                {move || if pending.get() { "Signing out…" } else { "Sign out" }}
+            <button
+                type="submit"
+                disabled=pending
+                title=move || failed.get().map(|e| e.text(i18n.get_locale())).unwrap_or_default()
+            >
+                {move || {
+                    if pending.get() {
+                        t_string!(i18n, messenger.signing_out).to_string()
+                    } else {
+                        t_string!(i18n, messenger.sign_out).to_string()
+                    }
+                }}
             </button>
         </form>
         <Show when=move || failed.get().is_some()>
-            <span class="form-error" role="alert">{move || failed.get()}</span>
+            <span class="form-error" role="alert">{move || failed.get().map(|e| e.text(i18n.get_locale()))}</span>
         </Show>
     }
 }

@@ -7,7 +7,7 @@ use tokio::sync::OnceCell;
 use super::entity::user;
 use super::passwords::Hashing;
 use super::{Db, is_unique_violation};
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 use crate::input::{Email, NewAccount, Password};
 use crate::model::User;
 
@@ -96,6 +96,20 @@ pub async fn authenticate(db: &Db, hashing: &Hashing, email: &str, password: &st
     Ok(found.into())
 }
 
+/// Keeps the interface language someone chose, so that it follows them to every device
+/// they sign in on.
+pub async fn set_language(db: &Db, user_id: i64, language: crate::model::Language) -> Result<(), DomainError> {
+    let changed = user::Entity::update_many()
+        .col_expr(user::Column::Language, sea_orm::sea_query::Expr::value(language.code()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(DomainError::Unauthenticated);
+    }
+    Ok(())
+}
+
 /// Changes a password, given the current one, and ends every other session of the
 /// account in the same transaction; returns how many ended. The new password follows the
 /// rules for new passwords.
@@ -110,10 +124,16 @@ pub async fn change_password(
     let found = user::Entity::find_by_id(user_id).one(db).await?.ok_or(DomainError::Unauthenticated)?;
     let new = crate::input::Password::parse(new).map_err(|why| DomainError::invalid("new_password", why))?;
     if !hashing.verify(current.to_owned(), found.password_hash.clone()).await? {
-        return Err(DomainError::invalid("current_password", "this is not your current password"));
+        return Err(DomainError::invalid(
+            "current_password",
+            Problem::new("wrong", "this is not your current password"),
+        ));
     }
     if new.expose() == current {
-        return Err(DomainError::invalid("new_password", "the new password is the same as the current one"));
+        return Err(DomainError::invalid(
+            "new_password",
+            Problem::new("unchanged", "the new password is the same as the current one"),
+        ));
     }
     super::passwords::check_strength(new.expose(), &found.email, &found.name).map_err(|error| match error {
         DomainError::Invalid(mut fields) => DomainError::Invalid(

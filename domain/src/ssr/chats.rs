@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::entity::{chat, chat_read, message, user};
 use super::{Db, accounts, is_unique_violation};
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 use crate::model::{CHAT_PAGE_MAX, ChatPage, ChatSummary, Person};
 
 /// Opens (creating on first use) the chat between `me` and an active user; `peer_id == me` is Saved Messages.
@@ -83,7 +83,10 @@ impl ChatCursor {
     /// Reads a string made by [`ChatCursor::encode`]; anything else is `Invalid` on `cursor`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         Self::decode(raw).ok_or_else(|| {
-            DomainError::invalid("cursor", "this is not a cursor the server gave; start again from the first page")
+            DomainError::invalid(
+                "cursor",
+                Problem::new("unknown_cursor", "this is not a cursor the server gave; start again from the first page"),
+            )
         })
     }
 
@@ -141,7 +144,10 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
 /// queries, whatever the page's size.
 pub async fn page(db: &Db, me: i64, cursor: Option<ChatCursor>, limit: u64) -> Result<ChatPage, DomainError> {
     if !(1..=CHAT_PAGE_MAX).contains(&limit) {
-        return Err(DomainError::invalid("limit", format!("a page has at least 1 and at most {CHAT_PAGE_MAX} chats")));
+        return Err(DomainError::invalid(
+            "limit",
+            Problem::new("out_of_range", format!("a page has at least 1 and at most {CHAT_PAGE_MAX} chats")),
+        ));
     }
     let mut query =
         chat::Entity::find().filter(Condition::any().add(chat::Column::UserLo.eq(me)).add(chat::Column::UserHi.eq(me)));

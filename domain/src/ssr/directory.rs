@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryF
 
 use super::Db;
 use super::entity::user;
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{DomainError, FieldErrors, Problem};
 use crate::input::EMAIL_MAX;
 use crate::model::{PER_PAGE_MAX, UserPage, UserSort};
 
@@ -33,21 +33,24 @@ impl Default for DirectoryQuery {
 pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainError> {
     let mut problems = FieldErrors::new();
     if query.page == 0 {
-        problems.insert("page".into(), "pages are numbered from 1".into());
+        problems.insert("page".into(), Problem::new("out_of_range", "pages are numbered from 1"));
     }
     if !(1..=PER_PAGE_MAX).contains(&query.per_page) {
-        problems.insert("per_page".into(), format!("a page has at least 1 and at most {PER_PAGE_MAX} users"));
+        problems.insert(
+            "per_page".into(),
+            Problem::new("out_of_range", format!("a page has at least 1 and at most {PER_PAGE_MAX} users")),
+        );
     }
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if let Some(q) = q
         && q.chars().count() > EMAIL_MAX
     {
-        problems.insert("q".into(), format!("a search has at most {EMAIL_MAX} characters"));
+        problems.insert("q".into(), Problem::new("too_long", format!("a search has at most {EMAIL_MAX} characters")));
     }
     if let Some(q) = q
         && q.chars().any(char::is_control)
     {
-        problems.insert("q".into(), "a search cannot contain control characters".into());
+        problems.insert("q".into(), Problem::new("control_characters", "a search cannot contain control characters"));
     }
     if !problems.is_empty() {
         return Err(DomainError::Invalid(problems));

@@ -11,7 +11,7 @@ use sea_orm::{
 use super::entity::{chat, message};
 use super::telegram::{self, Owed};
 use super::{Db, chats};
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 use crate::input::NewMessage;
 use crate::model::{ChatId, HISTORY_LIMIT_MAX, Message, UserId};
 
@@ -85,9 +85,10 @@ pub(crate) async fn store_batch(
         };
         plans[i] = match earlier_chat {
             Some((chat_id, plan)) if chat_id == m.chat_id => plan,
-            Some(_) => {
-                Plan::Refused(DomainError::invalid("client_id", "this client_id was already used for another chat"))
-            }
+            Some(_) => Plan::Refused(DomainError::invalid(
+                "client_id",
+                Problem::new("reused", "this client_id was already used for another chat"),
+            )),
             None => {
                 first_in_batch.insert(key, i);
                 Plan::New
@@ -338,7 +339,10 @@ pub(crate) fn check_limit(limit: u64) -> Result<(), DomainError> {
     if (1..=HISTORY_LIMIT_MAX).contains(&limit) {
         Ok(())
     } else {
-        Err(DomainError::invalid("limit", format!("a page has at least 1 and at most {HISTORY_LIMIT_MAX} messages")))
+        Err(DomainError::invalid(
+            "limit",
+            Problem::new("out_of_range", format!("a page has at least 1 and at most {HISTORY_LIMIT_MAX} messages")),
+        ))
     }
 }
 

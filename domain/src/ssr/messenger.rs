@@ -287,6 +287,11 @@ impl Messenger {
         Ok(())
     }
 
+    /// Keeps the interface language I chose (it follows me to every device I sign in on).
+    pub async fn set_language(&self, me: UserId, language: crate::model::Language) -> Result<(), DomainError> {
+        accounts::set_language(&self.db, me, language).await
+    }
+
     /// My sessions, `current` marked.
     pub async fn sessions(&self, me: UserId, current: i64) -> Result<Vec<SessionInfo>, DomainError> {
         sessions::list(&self.db, me, current).await

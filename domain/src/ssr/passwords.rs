@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Problem};
 
 /// 19 MiB, 2 iterations, 1 lane (OWASP's argon2id baseline).
 fn hasher() -> Argon2<'static> {
@@ -114,7 +114,10 @@ pub fn check_strength(password: &str, email: &str, name: &str) -> Result<(), Dom
     if guessable {
         return Err(DomainError::invalid(
             "password",
-            "this password is too easy to guess (a common password, a pattern or your own name); try a few unrelated words",
+            Problem::new(
+                "too_easy",
+                "this password is too easy to guess (a common password, a pattern or your own name); try a few unrelated words",
+            ),
         ));
     }
     Ok(())

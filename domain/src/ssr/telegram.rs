@@ -235,7 +235,8 @@ pub struct Batch {
     pub telegram_chat_id: Option<i64>,
     /// The link's preview setting.
     pub previews: bool,
-    /// The language the bot speaks to the recipient.
+    /// The language the bot speaks to the recipient: the one they chose in the web app, else
+    /// their Telegram's.
     pub language: String,
     /// The sender's name.
     pub sender_name: String,
@@ -276,6 +277,17 @@ pub async fn due(db: &Db, now: DateTime<Utc>) -> Result<Vec<Batch>, DomainError>
         .await?
         .into_iter()
         .map(|l| (l.user_id, l))
+        .collect();
+    // The language each recipient chose in the web app, which wins over their Telegram's.
+    let chosen: HashMap<UserId, String> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::Language])
+        .filter(user::Column::Id.is_in(recipients.clone()))
+        .into_tuple::<(i64, Option<String>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(id, language)| Some((id, language?)))
         .collect();
     let message_ids: Vec<i64> = groups.values().flatten().map(|r| r.message_id).collect();
     let messages: HashMap<i64, message::Model> = message::Entity::find()
@@ -327,7 +339,10 @@ pub async fn due(db: &Db, now: DateTime<Utc>) -> Result<Vec<Batch>, DomainError>
             chat_id,
             telegram_chat_id: link.map(|l| l.telegram_chat_id),
             previews: link.is_none_or(|l| l.previews),
-            language: link.map_or_else(|| "en".to_owned(), |l| l.language.clone()),
+            language: chosen
+                .get(&recipient)
+                .cloned()
+                .unwrap_or_else(|| link.map_or_else(|| "en".to_owned(), |l| l.language.clone())),
             sender_name,
             unread,
             attempts: rows.iter().map(|r| r.attempts).max().unwrap_or(0),

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use domain::input::NewAccount;
-use domain::model::{ChangePasswordRequest, LoginRequest, RegisterRequest, User};
+use domain::model::{ChangePasswordRequest, LanguageRequest, LoginRequest, RegisterRequest, User};
 
 use super::{ApiError, ApiJson, Caller, ClientAddress, ErrorBody};
 
@@ -112,6 +112,28 @@ pub async fn logout(State(ctx): State<ServerContext>, jar: CookieJar) -> Result<
 )]
 pub async fn me(Caller(session): Caller) -> ApiJson<User> {
     ApiJson(session.user)
+}
+
+/// `PUT /api/v1/me/language {language}`: 204.
+#[utoipa::path(
+    put,
+    path = "/me/language",
+    tag = "auth",
+    summary = "Keep my interface language",
+    description = "The language (`en` or `ru`) the web app speaks to me on every device I sign in on, and the Telegram bot in my notifications. Signing in sets the browser's `lang` cookie to it.",
+    request_body = LanguageRequest,
+    security(("session" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Kept"),
+    )
+)]
+pub async fn set_language(
+    State(ctx): State<ServerContext>,
+    Caller(me): Caller,
+    ApiJson(body): ApiJson<LanguageRequest>,
+) -> Result<StatusCode, ApiError> {
+    ctx.messenger.set_language(me.user.id, body.language).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/me/password {current_password, new_password}`: 204.

@@ -64,8 +64,12 @@ pub async fn users(
     let defaults = DirectoryQuery::default();
     let sort = match params.sort.as_deref() {
         None | Some("") => UserSort::default(),
-        Some(raw) => UserSort::parse(raw)
-            .ok_or_else(|| domain::DomainError::invalid("sort", "sort by one of: name, -name, created, -created"))?,
+        Some(raw) => UserSort::parse(raw).ok_or_else(|| {
+            domain::DomainError::invalid(
+                "sort",
+                domain::Problem::new("unknown_sort", "sort by one of: name, -name, created, -created"),
+            )
+        })?,
     };
     let query = DirectoryQuery {
         page: params.page.unwrap_or(defaults.page),

@@ -87,6 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
+        .routes(routes!(auth::set_language))
         .routes(routes!(messaging::users))
         .routes(routes!(messaging::chats, messaging::open_chat))
         .routes(routes!(messaging::history, messaging::send))

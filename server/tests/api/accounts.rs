@@ -272,7 +272,55 @@ async fn a_flood_of_sign_ups_beyond_the_hashing_queue_is_refused_with_503_and_re
     assert_eq!(retry.status(), StatusCode::CREATED);
 }
 
+async fn the_chosen_language_is_kept_with_the_account_and_comes_back_at_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (client, _) = app.register("lena@example.com", "Lena").await;
+    let me = || async { app.me(&client).await.json::<serde_json::Value>().await.unwrap() };
+    assert!(me().await.get("language").is_none(), "none chosen yet");
+
+    let set = |language: &'static str| {
+        client.put(app.url("/api/v1/me/language")).json(&json!({ "language": language })).send()
+    };
+    assert_eq!(set("ru").await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(me().await["language"], "ru");
+    // Only the languages the interface speaks.
+    let refused = set("de").await.unwrap();
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(me().await["language"], "ru");
+
+    // Signing in on another device (the page's sign-in) brings the language along as its cookie.
+    let other = browser();
+    let form = [("email", "lena@example.com"), ("password", PASSWORD)];
+    let response = other.post(app.url("/_fn/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookies: Vec<String> =
+        response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let lang = cookies.iter().find(|c| c.starts_with("lang=")).unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(lang.starts_with("lang=ru;") && lang.contains("Path=/") && !lang.contains("HttpOnly"), "{lang}");
+
+    // The page's own switch keeps it too.
+    let switched = other.post(app.url("/_fn/set_language")).form(&[("language", "en")]).send().await.unwrap();
+    assert_eq!(switched.status(), StatusCode::OK);
+    assert_eq!(me().await["language"], "en");
+    let refused = other.post(app.url("/_fn/set_language")).form(&[("language", "xx")]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["field_codes"]["language"], "unsupported");
+}
+
+async fn field_problems_carry_codes_beside_their_english_words(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let error = error_of(app.register_with(&app.client, "not-an-email", "   ", "short").await).await;
+    assert_eq!(error["field_codes"]["email"], "not_an_email");
+    assert_eq!(error["field_codes"]["name"], "required");
+    assert_eq!(error["field_codes"]["password"], "too_short");
+    app.register("max@example.com", "Max").await;
+    let taken = error_of(app.register_with(&browser(), "max@example.com", "Max", PASSWORD).await).await;
+    assert_eq!(taken["field_codes"]["email"], "taken");
+}
+
 crate::on_both_backends!(
+    the_chosen_language_is_kept_with_the_account_and_comes_back_at_sign_in,
+    field_problems_carry_codes_beside_their_english_words,
     a_flood_of_sign_ups_beyond_the_hashing_queue_is_refused_with_503_and_retry_after,
     registering_returns_the_user_and_signs_them_in,
     a_taken_email_in_any_letter_case_gives_409,

@@ -251,6 +251,20 @@ async fn an_offline_person_is_told_once_and_a_burst_becomes_one_notification(bac
     assert!(!told.text.contains("secret"), "{}", told.text);
 }
 
+async fn the_language_chosen_in_the_web_app_is_the_notifications_language(backend: Backend) {
+    let (app, fake) = with_bot(backend, "200").await;
+    let ann = app.person("ann@example.com", "Ann").await;
+    let bob = app.person("bob@example.com", "Bob").await;
+    // Bob's Telegram speaks English (the fake's users do), but he chose Russian in the app.
+    link(&app, &fake, &bob, 1012).await;
+    let response = bob.client.put(app.url("/api/v1/me/language")).json(&json!({ "language": "ru" })).send().await;
+    assert_eq!(response.expect("request").status(), reqwest::StatusCode::NO_CONTENT);
+    let chat = app.open_chat(&ann, bob.id).await;
+    send(&app, &ann, &chat["id"], "ru1", "привет").await;
+    let told = fake.wait_for_sent(WAIT, |m| m.chat_id == 1012 && m.reply_to.is_none() && m.text.contains("Ann")).await;
+    assert!(told.text.starts_with("Новое сообщение от Ann\n"), "{}", told.text);
+}
+
 async fn nobody_is_told_who_is_online_read_it_in_time_or_wrote_to_themselves(backend: Backend) {
     let (app, fake) = with_bot(backend, "1500").await;
     let ann = app.person("ann@example.com", "Ann").await;
@@ -388,6 +402,7 @@ on_both_backends!(
     an_email_typed_to_the_bot_links_nothing,
     one_telegram_chat_belongs_to_one_account_and_unlinking_works_both_ways,
     an_offline_person_is_told_once_and_a_burst_becomes_one_notification,
+    the_language_chosen_in_the_web_app_is_the_notifications_language,
     nobody_is_told_who_is_online_read_it_in_time_or_wrote_to_themselves,
     a_reply_in_telegram_lands_in_the_chat_once,
     telegram_flood_control_is_honoured_and_a_blocked_bot_unlinks,

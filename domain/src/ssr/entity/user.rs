@@ -24,6 +24,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last activity.
     pub last_seen_at: Option<DateTimeUtc>,
+    /// The interface language they chose (`en`, `ru`), if any.
+    pub language: Option<String>,
 }
 
 /// No navigable relations: queries join explicitly.
@@ -46,6 +48,14 @@ impl From<Model> for crate::model::Person {
 
 impl From<Model> for crate::model::User {
     fn from(user: Model) -> Self {
-        Self { id: user.id, email: user.email, name: user.name, is_admin: user.is_admin, created_at: user.created_at }
+        let language = user.language.as_deref().and_then(|code| crate::model::Language::parse(code).ok());
+        Self {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            is_admin: user.is_admin,
+            created_at: user.created_at,
+            language,
+        }
     }
 }
