@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
+.PHONY: screenshots page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build what users get (the optimized site and the release
 ## server, see `release`), and serve http://127.0.0.1:3000 on SQLite under ./data
@@ -75,6 +75,11 @@ deploy-test: release
 ## e2e: the built app in Debian's Chromium
 e2e: build setup-e2e
 	cd end2end && npx playwright test
+
+## screenshots: docs/screenshots/*.png (in the README): the messenger with a chat open at desktop
+## and phone size, light and dark, English and Russian (end2end/tests/screenshots.shot.ts)
+screenshots: build setup-e2e
+	cd end2end && SCREENSHOTS=1 npx playwright test
 
 ## page-weight: bytes on the wire of a first visit (sign-in page, sign-up, messenger) and the time
 ## until the sign-in page is usable and a signed-in reload shows the chats on Fast 3G with a 4x

@@ -16,6 +16,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "messenger-e2e-"));
 
 export default defineConfig({
   testDir: "./tests",
+  // `make screenshots` (SCREENSHOTS=1) runs the screenshot script instead of the tests.
+  testMatch: process.env.SCREENSHOTS ? "**/*.shot.ts" : "**/*.spec.ts",
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

@@ -7,6 +7,7 @@ mod badge;
 mod components;
 pub mod error;
 pub mod live;
+pub mod offline;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod server_context;
@@ -19,7 +20,7 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 // The interface's words in each language, from locales/<language>/<topic>.json (build.rs):
 // the module `i18n` with `Locale`, `use_i18n` and the `t!` macros.
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
-use crate::i18n::{I18nContextProvider, t, t_string, use_i18n};
+use crate::i18n::{I18nContextProvider, t, td_string, use_i18n};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -138,7 +139,7 @@ fn Routed() -> impl IntoView {
     view! {
         // A plain string: the server writes the title after rendering, outside the reactive
         // owner a closure would need (the messenger's own title, below it, follows the language).
-        <Title text=t_string!(i18n, common.app_name).to_string() />
+        <Title text=td_string!(i18n.get_locale_untracked(), common.app_name).to_string() />
         <Router>
             <Routes fallback=move || view! { <p class="not-found">{t!(i18n, common.not_found)}</p> }>
                 // One parent for the messenger's two panes, so that moving between `/` and

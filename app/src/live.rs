@@ -210,7 +210,7 @@ mod browser {
                     && let Ok(socket) = WebSocket::open(&url)
                 {
                     match run(store, live, i18n, socket).await {
-                        Ended::SignedOut => return to_sign_in(),
+                        Ended::SignedOut => return to_sign_in(store),
                         Ended::Dropped { greeted: true } => {
                             greeted = true;
                             backoff_ms = 500;
@@ -221,19 +221,35 @@ mod browser {
                 // Refused before `hello`: the session may have ended while the socket was
                 // down (the handshake's 401 does not reach scripts), so ask.
                 if !greeted && matches!(crate::api::auth::me().await, Ok(None)) {
-                    return to_sign_in();
+                    return to_sign_in(store);
                 }
                 live.outgoing.set_value(None);
                 store.connection.set(Connection::Offline);
                 let jitter = (js_sys::Math::random() * f64::from(backoff_ms) * 0.3) as u32;
-                gloo_timers::future::TimeoutFuture::new(backoff_ms + jitter).await;
+                wait_or_online(backoff_ms + jitter).await;
                 backoff_ms = (backoff_ms * 2).min(30_000);
             }
         });
     }
 
+    /// Waits `ms` before the next try, or less if the browser had no network and now has:
+    /// then the outbox goes at once, not after the back-off.
+    async fn wait_or_online(ms: u32) {
+        const STEP_MS: u32 = 250;
+        let offline = !window().navigator().on_line();
+        let mut waited = 0;
+        while waited < ms {
+            gloo_timers::future::TimeoutFuture::new(STEP_MS.min(ms - waited)).await;
+            waited += STEP_MS;
+            if offline && window().navigator().on_line() {
+                return;
+            }
+        }
+    }
+
     /// Signed out: the page starts again at the sign-in page (what it held goes with it).
-    fn to_sign_in() {
+    fn to_sign_in(store: Store) {
+        crate::offline::forget(store.my_id());
         let _ = window().location().assign("/login");
     }
 

@@ -278,6 +278,13 @@ impl Store {
                 typing.remove(&chat_id);
             });
         }
+        if message.sender_id == me
+            && self.pending.with_untracked(|p| p.iter().any(|p| p.client_id == message.client_id))
+        {
+            // Sent from another tab of mine too (the outbox is shared): stored once, shown once.
+            self.forget_resend(&message.client_id);
+            self.pending.update(|p| p.retain(|p| p.client_id != message.client_id));
+        }
         let open = self.active.get_untracked() == Some(chat_id);
         self.logs.update(|logs| match logs.get_mut(&chat_id) {
             Some(log) if log.loaded => log.merge([message.clone()]),

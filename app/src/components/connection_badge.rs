@@ -1,4 +1,5 @@
-//! Connecting / online / offline, announced to screen readers when it changes.
+//! Connecting / online / offline, announced to screen readers when it changes, and the
+//! outbox: how many messages wait to be sent while the connection is not up.
 
 use leptos::prelude::*;
 
@@ -21,7 +22,22 @@ pub fn ConnectionBadge() -> impl IntoView {
         Connection::Online => t_string!(i18n, messenger.connection_online).to_string(),
         Connection::Offline => t_string!(i18n, messenger.connection_offline).to_string(),
     };
+    // Sends not yet stored (not the refused ones), while they cannot go.
+    let waiting = move || {
+        let count = store.pending.with(|p| p.iter().filter(|p| p.failed.is_none()).count());
+        (count > 0 && store.connection.get() != Connection::Online).then_some(count)
+    };
     view! {
+        {move || {
+            waiting()
+                .map(|count| {
+                    view! {
+                        <span class="outbox" data-testid="outbox" role="status">
+                            {t_string!(i18n, messenger.outbox, count = count).to_string()}
+                        </span>
+                    }
+                })
+        }}
         <span
             class="connection"
             data-state=state

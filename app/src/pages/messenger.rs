@@ -92,10 +92,14 @@ fn Messenger(user: User) -> impl IntoView {
     let more = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(page)) = chats.get() {
-            store.chats.set(page.chats);
+            // Merged with what the page already holds: offline, the page may be an older copy
+            // than the chats this browser kept (see `offline`).
+            store.merge_chats(page.chats);
             more.set(page.next_cursor);
         }
     });
+    #[cfg(feature = "hydrate")]
+    crate::offline::restore_and_keep(store);
     #[cfg(feature = "hydrate")]
     crate::live::connect(store, live);
 
@@ -258,6 +262,8 @@ pub fn ChatPane() -> impl IntoView {
 #[component]
 fn SignOut() -> impl IntoView {
     let i18n = use_i18n();
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let store = expect_context::<Store>();
     let pending = RwSignal::new(false);
     let failed = RwSignal::new(None::<UiError>);
     let sign_out = move |ev: leptos::ev::SubmitEvent| {
@@ -266,6 +272,9 @@ fn SignOut() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match logout().await {
                 Ok(()) => {
+                    // What this browser kept for offline use goes with the session.
+                    #[cfg(feature = "hydrate")]
+                    crate::offline::forget(store.my_id());
                     let _ = window().location().assign("/login");
                 }
                 Err(e) => {

@@ -262,7 +262,7 @@ async fn the_language_chosen_in_the_web_app_is_the_notifications_language(backen
     let chat = app.open_chat(&ann, bob.id).await;
     send(&app, &ann, &chat["id"], "ru1", "привет").await;
     let told = fake.wait_for_sent(WAIT, |m| m.chat_id == 1012 && m.reply_to.is_none() && m.text.contains("Ann")).await;
-    assert!(told.text.starts_with("Новое сообщение от Ann\n"), "{}", told.text);
+    assert!(told.text.starts_with("Новое сообщение от Ann: привет"), "{}", told.text);
 }
 
 async fn nobody_is_told_who_is_online_read_it_in_time_or_wrote_to_themselves(backend: Backend) {
