@@ -63,7 +63,7 @@ export default defineConfig({
         DATABASE_URL: `sqlite://${path.join(dataDir, "e2e.db")}?mode=rwc`,
         ADMIN_PASSWORD: "e2e-admin-password",
         LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
-        RUST_LOG: "warn",
+        RUST_LOG: process.env.E2E_RUST_LOG ?? "warn",
         TELEGRAM_BOT_TOKEN: "123456:E2E",
         TELEGRAM_API_URL: `http://127.0.0.1:${telegramPort}`,
         // Short long polls and no wait for a burst to end, to keep the tests quick.

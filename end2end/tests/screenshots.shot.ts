@@ -41,16 +41,20 @@ async function signUp(browser: Browser, locale: string, name: string, email: str
 
 async function openChatWith(page: import("@playwright/test").Page, name: string) {
   await page.locator('[role="tab"]').nth(1).click();
+  await page.locator('input[type="search"]').fill(name);
   await page.getByTestId("user-item").filter({ hasText: name }).click();
   await page.getByTestId("composer").waitFor();
 }
 
 for (const lang of ["en", "ru"] as const) {
   test(`screenshots (${lang})`, async ({ browser }) => {
+    test.setTimeout(240_000);
     const stamp = Date.now();
     const locale = lang === "en" ? "en-US" : "ru-RU";
     const people = PEOPLE[lang];
     const email = (who: string) => `${who}-${lang}-${stamp}@example.com`;
+    const me = await signUp(browser, locale, people.me, email("me"));
+    const peer = await signUp(browser, locale, people.peer, email("peer"));
     for (const [i, other] of people.others.entries()) {
       const page = await signUp(browser, locale, other, email(`other${i}`));
       await openChatWith(page, people.me);
@@ -58,8 +62,6 @@ for (const lang of ["en", "ru"] as const) {
       await page.getByTestId("composer").press("Enter");
       await page.context().close();
     }
-    const me = await signUp(browser, locale, people.me, email("me"));
-    const peer = await signUp(browser, locale, people.peer, email("peer"));
     await openChatWith(me, people.peer);
     await openChatWith(peer, people.me);
     for (const [who, text] of TALK[lang]) {

@@ -8,6 +8,7 @@ mod m20261126_000002_messaging;
 mod m20261126_000003_instance;
 mod m20261126_000004_telegram;
 mod m20261127_000005_language;
+mod m20261127_000006_name_key;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_instance::Migration),
             Box::new(m20261126_000004_telegram::Migration),
             Box::new(m20261127_000005_language::Migration),
+            Box::new(m20261127_000006_name_key::Migration),
         ]
     }
 }

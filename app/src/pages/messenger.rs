@@ -171,6 +171,11 @@ fn Messenger(user: User) -> impl IntoView {
     let total_unread = move || store.chats.with(|c| c.iter().map(|c| c.unread).sum::<u64>());
     // The unread count, also where the page is not in view: the tab's title and the
     // installed app's badge.
+    // On the server a plain string: leptos_meta writes the title after the page is rendered,
+    // when this component's signals may be gone.
+    #[cfg(not(feature = "hydrate"))]
+    let title = crate::i18n::td_string!(i18n.get_locale_untracked(), common.app_name).to_string();
+    #[cfg(feature = "hydrate")]
     let title = move || match total_unread() {
         0 => t_string!(i18n, common.app_name).to_string(),
         n => t_string!(i18n, messenger.title_unread, count = n).to_string(),

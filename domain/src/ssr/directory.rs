@@ -1,7 +1,7 @@
 //! The directory: active users, paged, sorted and searched by name prefix. It shows
 //! people as everyone sees them: no email addresses, which it does not search either.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Db;
@@ -58,7 +58,7 @@ pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainErro
 
     let mut filter = Condition::all().add(user::Column::IsActive.eq(true));
     if let Some(q) = q {
-        filter = filter.add(lower(user::Column::Name).like(prefix_pattern(q)));
+        filter = filter.add(Expr::col(user::Column::NameKey).like(prefix_pattern(q)));
     }
 
     let total = user::Entity::find().filter(filter.clone()).count(db).await?;
@@ -68,8 +68,8 @@ pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainErro
         Vec::new()
     } else {
         let (column, order): (Expr, Order) = match query.sort {
-            UserSort::NameAsc => (lower(user::Column::Name), Order::Asc),
-            UserSort::NameDesc => (lower(user::Column::Name), Order::Desc),
+            UserSort::NameAsc => (Expr::col(user::Column::NameKey), Order::Asc),
+            UserSort::NameDesc => (Expr::col(user::Column::NameKey), Order::Desc),
             UserSort::CreatedAsc => (Expr::col(user::Column::CreatedAt), Order::Asc),
             UserSort::CreatedDesc => (Expr::col(user::Column::CreatedAt), Order::Desc),
         };
@@ -89,10 +89,6 @@ pub async fn page(db: &Db, query: DirectoryQuery) -> Result<UserPage, DomainErro
 }
 
 /// `lower(column)`: case-insensitive on PostgreSQL, harmless on SQLite (whose LIKE ignores ASCII case).
-fn lower(column: user::Column) -> Expr {
-    Func::lower(Expr::col(column)).into()
-}
-
 /// `q` lower-cased, with LIKE's wildcards escaped, followed by `%`.
 fn prefix_pattern(q: &str) -> LikeExpr {
     let mut pattern = String::with_capacity(q.len() + 1);

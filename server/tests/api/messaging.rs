@@ -27,6 +27,13 @@ async fn the_directory_pages_sorts_and_searches_active_users(backend: Backend) {
     assert!(page["users"][0].get("email").is_none() && page["users"][0].get("is_admin").is_none());
     let (_, page) = app.get(&ann, "/api/v1/users?q=bob%40").await;
     assert_eq!(page["total"], 0);
+    // Letters beyond ASCII fold too, on both databases.
+    app.person("boris@example.com", "Борис").await;
+    for q in ["%D0%B1%D0%BE%D1%80", "%D0%91%D0%9E%D0%A0"] {
+        let (_, page) = app.get(&ann, &format!("/api/v1/users?q={q}")).await;
+        assert_eq!(page["total"], 1, "{q}: {page}");
+        assert_eq!(page["users"][0]["name"], "Борис");
+    }
 
     // A NUL byte in a search is a clear 422 (PostgreSQL cannot take it as a parameter).
     let (status, body) = app.get(&ann, "/api/v1/users?q=a%00b").await;

@@ -14,6 +14,8 @@ pub struct Model {
     pub email: String,
     /// Display name.
     pub name: String,
+    /// The name lower-cased (Unicode-aware): what the directory searches and sorts by.
+    pub name_key: String,
     /// argon2id PHC string.
     pub password_hash: String,
     /// Administrator.
