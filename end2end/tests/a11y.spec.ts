@@ -64,3 +64,53 @@ for (const scheme of ["light", "dark"] as const) {
     for (const page of [ann, bob, visitor]) await page.context().close();
   });
 }
+
+/** Presses Tab until the focused element matches `selector` (at most `limit` times). */
+async function tabTo(page: Page, selector: string, limit = 40) {
+  for (let i = 0; i < limit; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+test("Everything a person needs is reachable and usable with the keyboard alone, with visible focus", async ({
+  browser,
+}) => {
+  const stamp = Date.now();
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/login");
+  await page.locator("body[data-hydrated]").waitFor();
+  // Create an account: the tab, the fields, the button.
+  await tabTo(page, '[role="tab"]:not(.active)');
+  await page.keyboard.press("Enter");
+  await tabTo(page, "#field-email");
+  await page.keyboard.type(`keys-${stamp}@example.com`);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("Keyboard Person");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("correct horse battery");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("connection")).toHaveText("online");
+
+  // Focus shows: the outline of :focus-visible.
+  await tabTo(page, '[role="tab"]:not([aria-selected="true"])');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+  expect(outline).not.toBe("none");
+  // People, then Saved Messages, then write and send.
+  await page.keyboard.press("Enter");
+  await tabTo(page, '[data-testid="saved-messages"]');
+  await page.keyboard.press("Enter");
+  await tabTo(page, '[data-testid="composer"]');
+  await page.keyboard.type("sent without a mouse");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("message").last()).toContainText("sent without a mouse");
+  // The settings, and a theme chosen there.
+  await tabTo(page, "a.settings-link");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/settings$/);
+  await tabTo(page, 'input[name="theme"]');
+  await page.keyboard.press("ArrowRight");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
+  await page.context().close();
+});

@@ -15,13 +15,13 @@ const TALK = {
     ["peer", "Are we still on for Saturday?"],
     ["me", "Yes! 10:00 at the station. I'll bring the map."],
     ["peer", "Great. The forecast says sun all day: https://example.com/forecast"],
-    ["me", "Perfect 🙂"],
+    ["me", "Perfect!"],
   ],
   ru: [
     ["peer", "В субботу всё в силе?"],
     ["me", "Да! В 10:00 у вокзала. Карту возьму."],
     ["peer", "Отлично. Обещают солнце весь день: https://example.com/forecast"],
-    ["me", "Прекрасно 🙂"],
+    ["me", "Прекрасно!"],
   ],
 } as const;
 
@@ -58,7 +58,7 @@ for (const lang of ["en", "ru"] as const) {
     for (const [i, other] of people.others.entries()) {
       const page = await signUp(browser, locale, other, email(`other${i}`));
       await openChatWith(page, people.me);
-      await page.getByTestId("composer").fill(i === 0 ? (lang === "en" ? "See you tomorrow!" : "До завтра!") : "👍");
+      await page.getByTestId("composer").fill(i === 0 ? (lang === "en" ? "See you tomorrow!" : "До завтра!") : lang === "en" ? "Thanks, got it." : "Спасибо, понял.");
       await page.getByTestId("composer").press("Enter");
       await page.context().close();
     }

@@ -52,7 +52,6 @@ async fn new_row(
     Ok(user::ActiveModel {
         email: Set(account.email.as_str().to_owned()),
         name: Set(account.name.as_str().to_owned()),
-        name_key: Set(account.name.as_str().to_lowercase()),
         password_hash: Set(password_hash),
         is_admin: Set(is_admin),
         is_active: Set(true),

@@ -34,7 +34,19 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+/// `name_key` is always the name lower-cased, whoever writes the name.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let sea_orm::ActiveValue::Set(name) = &self.name {
+            self.name_key = sea_orm::ActiveValue::Set(name.to_lowercase());
+        }
+        Ok(self)
+    }
+}
 
 impl From<Model> for crate::model::Person {
     fn from(user: Model) -> Self {
