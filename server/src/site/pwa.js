@@ -57,11 +57,7 @@
     registration.addEventListener("updatefound", () => watch(registration.installing));
     // A tab left open for days still hears of new versions.
     const check = () => registration.update().catch(() => {});
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") check();
-      // Out of sight, perhaps for good: the offline copies of the pages catch up with it.
-      else navigator.serviceWorker.controller?.postMessage({ type: "refresh-pages" });
-    });
+    document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && check());
     setInterval(check, 30 * 60 * 1000);
   });
 })();

@@ -5,9 +5,9 @@
 //   when the worker installs, in a cache named after the build; the caches of older builds
 //   go when the new worker takes over.
 // - Pages (`/`, `/login`, `/settings`) are fetched from the network; their last good copy,
-//   kept per build, is what opens without a network. The copies are fetched again after
-//   signing in or opening a chat, and when the page goes out of sight (pwa.js asks); signing
-//   out forgets them.
+//   kept per build, is what opens without a network (the chats and messages themselves come
+//   from what the page keeps in localStorage). The copies are fetched again after signing in
+//   or up; signing out forgets them.
 // - Server functions (/_fn/), the REST API (/api/), the live connection and anything not
 //   from this site go to the network untouched and are never cached.
 // - A new worker waits until the page asks it to take over ("New version — Reload").
@@ -45,17 +45,19 @@ self.addEventListener("activate", (event) => {
         if (name !== SHELL && name !== PAGES) await caches.delete(name);
       }
       await self.clients.claim();
+      // Signed in or out since the install fetched them? From here on, every sign-in passes
+      // through this worker, so the copies stay the visitor's.
+      await refreshPages();
     })(),
   );
 });
 
 self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
-  if (event.data?.type === "refresh-pages") event.waitUntil(refreshPages());
 });
 
-/// Server functions after which the pages show something new.
-const REFRESHING_CALLS = ["/_fn/login", "/_fn/register", "/_fn/open_chat"];
+/// Server functions after which the pages are someone else's: signing in or up.
+const REFRESHING_CALLS = ["/_fn/login", "/_fn/register"];
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
