@@ -5,6 +5,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 mod badge;
 mod components;
+mod cookies;
 pub mod error;
 pub mod live;
 pub mod offline;
@@ -96,7 +97,9 @@ pub struct Session {
 }
 
 /// The cookie that holds the interface's language (`en`, `ru`); without it the language is
-/// the browser's (`Accept-Language`, `navigator.languages`), English when neither is known.
+/// the browser's (`Accept-Language`), English when neither is known. The server writes it
+/// (at sign-in, and when the language is changed in the settings) and reads it to render
+/// the page; the browser then keeps the language the page came in (`<html lang>`).
 pub const LANGUAGE_COOKIE: &str = "lang";
 
 /// The root component: the language, then session state and routes.
@@ -104,10 +107,32 @@ pub const LANGUAGE_COOKIE: &str = "lang";
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <I18nContextProvider cookie_name=LANGUAGE_COOKIE>
+        <I18nContextProvider ssr_lang_header_getter=page_languages()>
             <Routed />
         </I18nContextProvider>
     }
+}
+
+/// Where the server finds the languages a page may be rendered in, best first: the `lang`
+/// cookie's, then the request's `Accept-Language`. (leptos_i18n's own cookie support is
+/// left off: it brings a cookie crate and a date library into the browser's WASM.)
+fn page_languages() -> leptos_i18n::context::UseLocalesOptions {
+    leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| {
+        #[cfg(feature = "ssr")]
+        {
+            let parts = use_context::<axum::http::request::Parts>()?;
+            let accepted = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+            let chosen = cookies::of_request()
+                .and_then(|header| cookies::value(&header, LANGUAGE_COOKIE).map(str::to_owned))
+                .filter(|code| domain::model::Language::parse(code).is_ok());
+            return match (chosen, accepted) {
+                (Some(chosen), Some(accepted)) => Some(format!("{chosen}, {accepted}")),
+                (chosen, accepted) => chosen.or(accepted.map(str::to_owned)),
+            };
+        }
+        #[cfg(not(feature = "ssr"))]
+        None
+    })
 }
 
 /// Session state and routes.

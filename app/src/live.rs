@@ -265,7 +265,7 @@ mod browser {
                 incoming = stream.next().fuse() => match incoming {
                     Some(Ok(WsMessage::Text(text))) => {
                         last_heard = js_sys::Date::now();
-                        let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else { continue };
+                        let Ok(frame) = ServerFrame::from_json(&text) else { continue };
                         if matches!(frame, ServerFrame::Hello { .. }) && !greeted {
                             greeted = true;
                             live.outgoing.set_value(Some(tx.clone()));

@@ -30,12 +30,7 @@ impl Theme {
 
     /// The choice a `Cookie:` header holds; anything unknown is the system's.
     pub fn from_cookie_header(header: &str) -> Self {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| Self::parse(value))
-            .unwrap_or_default()
+        crate::cookies::value(header, COOKIE).map(Self::parse).unwrap_or_default()
     }
 
     fn parse(value: &str) -> Self {
@@ -50,9 +45,7 @@ impl Theme {
     /// `<html data-theme>` the page shows.
     pub fn of_page() -> Self {
         #[cfg(feature = "ssr")]
-        if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
-            let cookies = parts.headers.get_all(axum::http::header::COOKIE);
-            let header = cookies.iter().filter_map(|value| value.to_str().ok()).collect::<Vec<_>>().join("; ");
+        if let Some(header) = crate::cookies::of_request() {
             return Self::from_cookie_header(&header);
         }
         #[cfg(feature = "hydrate")]
@@ -67,14 +60,10 @@ impl Theme {
     /// Shows the page in this theme and keeps the choice for a year in this browser.
     #[cfg(feature = "hydrate")]
     pub fn apply(self) {
-        use wasm_bindgen::JsCast;
-        let document = leptos::prelude::document();
-        if let Some(html) = document.document_element() {
+        if let Some(html) = leptos::prelude::document().document_element() {
             let _ = html.set_attribute("data-theme", self.as_str());
         }
-        if let Ok(document) = document.dyn_into::<web_sys::HtmlDocument>() {
-            let _ = document.set_cookie(&format!("{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", self.as_str()));
-        }
+        crate::cookies::keep(COOKIE, self.as_str());
     }
 }
 

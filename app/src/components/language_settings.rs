@@ -31,6 +31,10 @@ pub fn LanguageSettings() -> impl IntoView {
     let saved = RwSignal::new(None::<Result<(), String>>);
     let choose = move |language: Language| {
         i18n.set_locale(locale_of(language));
+        // Kept in this browser at once, so that the next page comes in it even when saving to
+        // the account fails (the server writes the same cookie when it succeeds).
+        #[cfg(feature = "hydrate")]
+        crate::cookies::keep(crate::LANGUAGE_COOKIE, language.code());
         saved.set(None);
         leptos::task::spawn_local(async move {
             let outcome = set_language(language.code().to_owned()).await;
