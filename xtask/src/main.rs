@@ -1,7 +1,7 @@
 //! `cargo xtask`: how the messenger is built and run from source.
 //!
 //! ```text
-//! cargo xtask build [--release] [--site-only]   the site under target/site, and the server
+//! cargo xtask build [--release] [--site-only]   the site under target/site, then the server
 //! cargo xtask run [--release]                   build, then serve http://127.0.0.1:3000
 //! cargo xtask dev                               debug build and serve; rebuild and restart on changes
 //! ```
@@ -32,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Task {
-    /// Build the site under target/site and the server (side by side with --release)
+    /// Build the site under target/site, then the server
     Build(BuildArgs),
     /// Build, then start the server on target/site (SQLite under ./data unless .env says otherwise)
     Run(BuildArgs),
@@ -108,41 +108,19 @@ fn is_workspace_root(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| manifest.contains("[workspace]"))
 }
 
-/// Builds the site and (unless `site_only`) the server; the server binary's path.
-///
-/// The optimized build compiles the two side by side. They lock different folders (the
-/// server builds under `release/`, the WASM under `wasm32-unknown-unknown/wasm-release/` with
-/// its build scripts and macros under `wasm-release/`), and each leaves a core idle for long
-/// stretches (the WASM's single link-time optimization and wasm-opt, the server's last
-/// crates), so together they finish minutes sooner than one after the other. The debug
-/// build shares `debug/` between the two and stays one after the other.
+/// Builds the site, then (unless `site_only`) the server; the server binary's path.
 fn build(ws: &Workspace, args: BuildArgs) -> anyhow::Result<PathBuf> {
+    site::build(ws, args.release)?;
     let binary = ws.server_binary(args.release);
-    if args.site_only {
-        site::build(ws, args.release)?;
-        return Ok(binary);
-    }
-    // Without `-p`: the workspace's default members (app, domain, server), as plain
-    // `cargo build` and `cargo run` at the root build them.
-    let mut server_build = cargo(ws);
-    server_build.args(["build", "--bin", "messenger"]);
-    if !args.release {
-        site::build(ws, false)?;
-        status(&mut server_build, "building the server")?;
-        return Ok(binary);
-    }
-    server_build.arg("--release");
-    // Two progress bars would fight over one line: the server's build prints plain lines.
-    server_build.env("CARGO_TERM_PROGRESS_WHEN", "never");
-    let mut server = server_build.spawn().context("building the server: starting cargo")?;
-    let site = site::build(ws, true);
-    if site.is_err() {
-        let _ = server.kill();
-    }
-    let code = server.wait().context("building the server")?;
-    site?;
-    if !code.success() {
-        bail!("building the server failed ({code})");
+    if !args.site_only {
+        // Without `-p`: the workspace's default members (app, domain, server), as plain
+        // `cargo build` and `cargo run` at the root build them.
+        let mut cargo = cargo(ws);
+        cargo.args(["build", "--bin", "messenger"]);
+        if args.release {
+            cargo.arg("--release");
+        }
+        status(&mut cargo, "building the server")?;
     }
     Ok(binary)
 }
