@@ -205,18 +205,22 @@ fn init_context_inner<L: Locale>(
         locale_signal.set(l);
     });
 
-    Effect::new_isomorphic(move |_| {
-        #[cfg(feature = "unified_contexts")]
-        let new_lang = {
-            let new_lang_any = locale_signal.get();
-            L::from_str(new_lang_any.0).unwrap_or_default()
-        };
-        // messenger: on the server this effect runs in a task of its own, which can start after
-        // the response is done and its signals are gone: then there is nothing to do.
-        #[cfg(not(feature = "unified_contexts"))]
-        let Some(new_lang) = locale_signal.try_get() else { return };
-        set_lang_cookie.try_set(Some(new_lang));
-    });
+    // messenger: the effect that writes the cookie exists only with the "cookie" feature
+    // (without it, it wrote to a signal nobody reads). On the server it runs in a task of its
+    // own, which can start after the response is done and its signals are gone: tracking the
+    // locale then panics, even through `try_get`.
+    if ENABLE_COOKIE {
+        Effect::new_isomorphic(move |_| {
+            #[cfg(feature = "unified_contexts")]
+            let new_lang = {
+                let new_lang_any = locale_signal.get();
+                L::from_str(new_lang_any.0).unwrap_or_default()
+            };
+            #[cfg(not(feature = "unified_contexts"))]
+            let Some(new_lang) = locale_signal.try_get() else { return };
+            set_lang_cookie.try_set(Some(new_lang));
+        });
+    }
 
     I18nContext::<L> {
         locale_signal,
