@@ -113,26 +113,32 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Where the server finds the languages a page may be rendered in, best first: the `lang`
-/// cookie's, then the request's `Accept-Language`. (leptos_i18n's own cookie support is
-/// left off: it brings a cookie crate and a date library into the browser's WASM.)
+/// Where the server finds the languages a page may be rendered in (leptos_i18n's own cookie
+/// support is left off: it brings a cookie crate and a date library into the browser's WASM).
 fn page_languages() -> leptos_i18n::context::UseLocalesOptions {
     leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| {
         #[cfg(feature = "ssr")]
         {
             let parts = use_context::<axum::http::request::Parts>()?;
             let accepted = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-            let chosen = cookies::of_request()
-                .and_then(|header| cookies::value(&header, LANGUAGE_COOKIE).map(str::to_owned))
-                .filter(|code| domain::model::Language::parse(code).is_ok());
-            return match (chosen, accepted) {
-                (Some(chosen), Some(accepted)) => Some(format!("{chosen}, {accepted}")),
-                (chosen, accepted) => chosen.or(accepted.map(str::to_owned)),
-            };
+            preferred_languages(cookies::of_request().as_deref(), accepted)
         }
         #[cfg(not(feature = "ssr"))]
         None
     })
+}
+
+/// The languages to render a page in, best first, as an `Accept-Language` value: the `lang`
+/// cookie's (when it names a language the interface has), then the request's own.
+#[cfg(any(feature = "ssr", test))]
+fn preferred_languages(cookie_header: Option<&str>, accept_language: Option<&str>) -> Option<String> {
+    let chosen = cookie_header
+        .and_then(|header| cookies::value(header, LANGUAGE_COOKIE))
+        .filter(|code| domain::model::Language::parse(code).is_ok());
+    match (chosen, accept_language) {
+        (Some(chosen), Some(accepted)) => Some(format!("{chosen}, {accepted}")),
+        (chosen, accepted) => chosen.or(accepted).map(str::to_owned),
+    }
 }
 
 /// Session state and routes.
@@ -177,5 +183,23 @@ fn Routed() -> impl IntoView {
                 <Route path=path!("/login") view=AuthPage ssr=SsrMode::Async />
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preferred_languages;
+
+    #[test]
+    fn the_language_cookie_goes_ahead_of_the_browsers_languages() {
+        assert_eq!(
+            preferred_languages(Some("theme=dark; lang=ru"), Some("en-US,en;q=0.9")).as_deref(),
+            Some("ru, en-US,en;q=0.9")
+        );
+        assert_eq!(preferred_languages(Some("lang=ru"), None).as_deref(), Some("ru"));
+        assert_eq!(preferred_languages(Some("theme=dark"), Some("ru-RU")).as_deref(), Some("ru-RU"));
+        // A language the interface does not have is no choice.
+        assert_eq!(preferred_languages(Some("lang=xx"), Some("en")).as_deref(), Some("en"));
+        assert_eq!(preferred_languages(None, None), None);
     }
 }
