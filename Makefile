@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ## run: install what is missing, build what users get (the optimized site and the release
 ## server, see `release`), and serve http://127.0.0.1:3000 on SQLite under ./data
 run: setup setup-wasm-opt
-	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release
+	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release --server-profile local
 
 ## dev: the debug build, served on http://127.0.0.1:3000, rebuilt and restarted on every change
 dev: setup

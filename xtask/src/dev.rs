@@ -38,10 +38,10 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
             watcher.watch(&path, mode).with_context(|| format!("watching {}", path.display()))?;
         }
     }
-    let args = BuildArgs { release: false, site_only: false };
+    let args = BuildArgs { release: false, server_profile: None, site_only: false };
     let mut running: Option<Child> = None;
     loop {
-        match build(ws, args) {
+        match build(ws, &args) {
             Ok(binary) => {
                 stop(&mut running);
                 running = Some(start(ws, &binary)?);
