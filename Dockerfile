@@ -43,7 +43,7 @@ COPY .cargo .cargo
 RUN cargo chef cook --release --recipe-path recipe.json \
     && cargo chef cook --profile wasm-release --target wasm32-unknown-unknown --package frontend \
         --recipe-path recipe.json \
-    && cargo chef cook --profile local --package xtask --recipe-path recipe.json
+    && cargo chef cook --release --package xtask --recipe-path recipe.json
 COPY . .
 # Writes target/release/messenger and target/site: pkg/ (the WASM, JS and CSS, named after
 # their content, each also precompressed as .br and .gz, which the server sends to browsers

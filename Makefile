@@ -8,10 +8,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: screenshots page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
-## run: install what is missing, build what users get (the optimized site and the release
-## server, see `release`), and serve http://127.0.0.1:3000 on SQLite under ./data
+## run: install what is missing, build the optimized site (what users get, as `release` builds
+## it) and the server's debug build (what `make dev` and the tests build: a first build in half
+## the time of the release server's), and serve http://127.0.0.1:3000 on SQLite under ./data
 run: setup setup-wasm-opt
-	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release --server-profile local
+	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release --server-profile dev
 
 ## dev: the debug build, served on http://127.0.0.1:3000, rebuilt and restarted on every change
 dev: setup

@@ -1,9 +1,15 @@
 //! Generates the `i18n` module (leptos_i18n) from the interface's words: one JSON file per
 //! language and topic under locales/<language>/<topic>.json, checked against each other.
+//!
+//! It calls leptos_i18n's parser and code generator, the two halves of what
+//! `leptos_i18n_build::TranslationsInfos::generate_i18n_module` does, without that crate:
+//! it also carries ICU's data generation tools (a WebAssembly interpreter among them), which
+//! this app does not use (the plural rules come with `icu_compiled_data`) and which took a
+//! minute of every first build, twice (once for the browser's build, once for the server's).
 
 use std::path::PathBuf;
 
-use leptos_i18n_build::{Config, ParseOptions, TranslationsInfos};
+use leptos_i18n_parser::parse_locales::options::{Config, ParseOptions};
 
 /// The first is the default, and the fallback for a key another language lacks.
 const LANGUAGES: [&str; 2] = ["en", "ru"];
@@ -17,9 +23,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_namespaces(TOPICS)?
         // Words with values in them also as strings (attributes, titles), not only as views.
         .parse_options(ParseOptions::default().interpolate_display(true));
-    let translations = TranslationsInfos::parse(config)?;
-    translations.rerun_if_locales_changed();
-    translations.emit_diagnostics();
-    translations.generate_i18n_module(out)?;
+    let parsed = leptos_i18n_parser::parse_locales::parse_locales(None, config)?;
+    for path in parsed.tracked_files.iter().flatten() {
+        println!("cargo::rerun-if-changed={path}");
+    }
+    for warning in parsed.diag.warnings().iter() {
+        println!("cargo::warning={warning}");
+    }
+    for error in parsed.diag.errors().iter() {
+        println!("cargo::error={error}");
+    }
+    let code = leptos_i18n_codegen::gen_code(&parsed, None, false, None, true)?;
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("mod.rs"), code.to_string())?;
     Ok(())
 }

@@ -47,7 +47,7 @@ struct BuildArgs {
     #[arg(long)]
     release: bool,
     /// The cargo profile the server is built with: `release` with --release, else `dev`
-    /// (`make run` passes `local`, which builds in about half the time of `release`)
+    /// (`make run` passes `dev`: the optimized site with the server's debug build)
     #[arg(long, value_name = "PROFILE")]
     server_profile: Option<String>,
     /// Only the site (no server binary)
