@@ -9,8 +9,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 .PHONY: screenshots page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build the optimized site (what users get, as `release` builds
-## it) and the server's debug build (what `make dev` and the tests build: a first build in half
-## the time of the release server's), and serve http://127.0.0.1:3000 on SQLite under ./data
+## it) and the server's debug build (what `make dev` and the tests build; from nothing it builds
+## in a third of the release server's time), and serve http://127.0.0.1:3000 on SQLite under ./data
 run: setup setup-wasm-opt
 	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release --server-profile dev
 
