@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: screenshots page-weight run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
+.PHONY: screenshots page-weight run-check run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build the optimized site (what users get, as `release` builds
 ## it) and the server's debug build (what `make dev` and the tests build; from nothing it builds
@@ -20,8 +20,9 @@ dev: setup
 
 ## test: formatting, lints, the deployment files, unit and black-box tests on both databases (two-node,
 ## outage and killed-node tests included), the API fuzzed by schemathesis, browser tests, then the
-## release build behind nginx, and the release build's page weight (a report, not a test)
-test: check deploy-check unit schemathesis e2e deploy-test page-weight
+## release build behind nginx, what `make run` serves in Chromium, and the release build's page
+## weight (a report, not a test)
+test: check deploy-check unit schemathesis e2e deploy-test run-check page-weight
 
 ## setup: the Rust tools the build needs (quick when already there): the WebAssembly target.
 ## The site is built by `cargo xtask` (xtask/), a crate of this workspace, so there is no
@@ -81,6 +82,14 @@ e2e: build setup-e2e
 ## and phone size, light and dark, English and Russian (end2end/tests/screenshots.shot.ts)
 screenshots: build setup-e2e
 	cd end2end && SCREENSHOTS=1 npx playwright test
+
+## run-check: what `make run` serves, the server's debug build on the optimized site, in
+## Chromium: two people chat live, and Saved Messages (end2end/tests/messenger.spec.ts). The
+## browser tests (`e2e`) use the debug site, the deployment test the release server: this is
+## the one place where the debug server renders the pages that the optimized WASM hydrates.
+run-check: release setup-e2e
+	cargo build --bin messenger
+	cd end2end && npx playwright test tests/messenger.spec.ts
 
 ## page-weight: bytes on the wire of a first visit (sign-in page, sign-up, messenger) and the time
 ## until the sign-in page is usable and a signed-in reload shows the chats on Fast 3G with a 4x
