@@ -9,10 +9,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 .PHONY: screenshots page-weight run-check run dev test setup setup-rust setup-e2e setup-wasm-opt build release check unit e2e deploy-test clean-test-databases bench
 
 ## run: install what is missing, build the optimized site (what users get, as `release` builds
-## it) and the server's debug build (what `make dev` and the tests build; from nothing it builds
+## it) and the server's debug build (what `make dev` and the browser tests build; from nothing it builds
 ## in a third of the release server's time), and serve http://127.0.0.1:3000 on SQLite under ./data
+RUN_BUILD := --release --server-profile dev
 run: setup setup-wasm-opt
-	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run --release --server-profile dev
+	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask run $(RUN_BUILD)
 
 ## dev: the debug build, served on http://127.0.0.1:3000, rebuilt and restarted on every change
 dev: setup
@@ -83,12 +84,13 @@ e2e: build setup-e2e
 screenshots: build setup-e2e
 	cd end2end && SCREENSHOTS=1 npx playwright test
 
-## run-check: what `make run` serves, the server's debug build on the optimized site, in
-## Chromium: two people chat live, and Saved Messages (end2end/tests/messenger.spec.ts). The
-## browser tests (`e2e`) use the debug site, the deployment test the release server: this is
-## the one place where the debug server renders the pages that the optimized WASM hydrates.
-run-check: release setup-e2e
-	cargo build --bin messenger
+## run-check: what `make run` serves (the server's debug build on the optimized site, built as
+## `make run` builds it) in Chromium: two people chat live, and Saved Messages
+## (end2end/tests/messenger.spec.ts). The browser tests (`e2e`) use the debug site, the
+## deployment test the release server: this is the one place where the debug server renders
+## the pages that the optimized WASM hydrates.
+run-check: setup setup-wasm-opt setup-e2e
+	WASM_OPT=$(BINARYEN_BIN)/wasm-opt cargo xtask build $(RUN_BUILD)
 	cd end2end && npx playwright test tests/messenger.spec.ts
 
 ## page-weight: bytes on the wire of a first visit (sign-in page, sign-up, messenger) and the time

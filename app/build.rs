@@ -33,6 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for error in parsed.diag.errors().iter() {
         println!("cargo::error={error}");
     }
+    // As `generate_i18n_module` calls it: the crate's own path, diagnostics already emitted
+    // above, no extra attributes, doc comments on.
     let code = leptos_i18n_codegen::gen_code(&parsed, None, false, None, true)?;
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("mod.rs"), code.to_string())?;

@@ -43,7 +43,8 @@ enum Task {
 
 #[derive(Args, Debug, Clone)]
 struct BuildArgs {
-    /// The optimized build: WASM for size plus wasm-opt, precompressed files, release server
+    /// The optimized build: WASM for size plus wasm-opt, precompressed files, and the release
+    /// server unless --server-profile names another profile
     #[arg(long)]
     release: bool,
     /// The cargo profile the server is built with: `release` with --release, else `dev`
